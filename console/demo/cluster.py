@@ -94,11 +94,9 @@ class ThrowawayCluster:
         self.log_path.touch()
         for path in (self.root, self.socket_dir, self.log_path):
             self._run_as.chown(path)
-        self._run(
-            "initdb",
-            ["-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8"]
-            + ["--locale=C", "-N", "-k", "--no-instructions"],
-        )
+        initdb_args = ["-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust"]
+        initdb_args += ["-E", "UTF8", "--locale=C", "-N", "-k", "--no-instructions"]
+        self._run("initdb", initdb_args)
         hba = f"local all all trust\nhost all all {_HOST}/32 {self._tcp_auth}\n"
         (self.data_dir / "pg_hba.conf").write_text(hba)
         self._start_on_free_port()

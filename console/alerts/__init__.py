@@ -1,0 +1,1 @@
+"""The alert engine: pure logic, no I/O, no Textual."""

@@ -1,0 +1,218 @@
+"""The typed configuration. Field names are the `config.toml` contract.
+
+Every section is a frozen dataclass; `console.config.build` turns TOML into these
+with strict unknown-key rejection. A field's `metadata["toml"]` names its TOML key
+where Python cannot (`for`); `metadata["from_key"]` fills it from the table name.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from console.alerts.expr import Expression
+from console.config.secret import Secret
+
+Severity = Literal["P0", "P1", "P2"]
+SEVERITIES: tuple[Severity, ...] = ("P0", "P1", "P2")
+
+
+class Duration(float):
+    """Seconds; written in TOML as `500ms`, `2s`, `5m`, `26h`, `30d`."""
+
+
+def _default_operator() -> str:
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
+def default_state_path() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "warroom" / "state.sqlite3"
+
+
+def _key(name: str) -> dict[str, object]:
+    return {"toml": name}
+
+
+NAME = {"from_key": True}
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    environment: str = "production"
+    operator: str = field(default_factory=_default_operator)
+    state_path: Path = field(default_factory=default_state_path)
+    refresh: Duration = Duration(1.0)
+    history: Duration = Duration(3600.0)
+
+
+@dataclass(frozen=True)
+class PostgresConfig:
+    name: str = field(metadata=NAME)
+    dsn: Secret
+    driver: Literal["psycopg", "asyncpg"] = "psycopg"
+    interval: Duration = Duration(10.0)
+    timeout: Duration = Duration(5.0)
+    critical_tables: tuple[str, ...] = ()
+    long_query: Duration = Duration(60.0)
+    exact_count_limit: int = 1_000_000
+    row_drop_threshold: float = 0.01
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    name: str = field(metadata=NAME)
+    url: str
+    method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
+    headers: dict[str, Secret] = field(default_factory=dict)
+    interval: Duration = Duration(15.0)
+    timeout: Duration = Duration(5.0)
+    expect_status: tuple[int, ...] = (200,)
+    expect_body: str | None = None
+    verify_tls: bool = True
+    follow_redirects: bool = False
+    availability_target: float = 0.995
+
+
+@dataclass(frozen=True)
+class SentryConfig:
+    name: str = field(metadata=NAME)
+    org: str
+    project: str
+    token: Secret
+    base_url: str = "https://sentry.io"
+    interval: Duration = Duration(60.0)
+    timeout: Duration = Duration(10.0)
+    spike_ratio: float = 3.0
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    database: str
+    destination: str
+    dsn: Secret | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    retention_days: int = 30
+    keep_min: int = 3
+    max_age: Duration = Duration(26 * 3600.0)
+    interval: Duration = Duration(60.0)
+    timeout: Duration = Duration(30.0)
+    checksums: Literal["when_supported", "when_required"] = "when_supported"
+    sse: Literal["", "AES256", "aws:kms"] = ""
+    kms_key_id: str | None = None
+    storage_class: str | None = None
+    part_size: int | None = None
+    upload_concurrency: int = 4
+    pg_bin: Path | None = None
+
+
+@dataclass(frozen=True)
+class DrillConfig:
+    target_dsn: Secret
+    rto_target: Duration = Duration(300.0)
+    allow_same_server: bool = False
+    keep: bool = False
+    amcheck: bool = False
+    jobs: int = 0
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    webhook_url: Secret | None = None
+    min_severity: Severity = "P2"
+    channel_mentions: dict[Severity, str] = field(default_factory=dict)
+    escalation_mentions: dict[Severity, str] = field(default_factory=dict)
+    notify_acknowledged: bool = True
+    timeout: Duration = Duration(10.0)
+    give_up_after: Duration = Duration(3600.0)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    ack_deadline: dict[Severity, Duration] = field(
+        default_factory=lambda: {"P0": Duration(300), "P1": Duration(7200), "P2": Duration(86400)}
+    )
+    group_wait: dict[Severity, Duration] = field(
+        default_factory=lambda: {"P0": Duration(0), "P1": Duration(10), "P2": Duration(10)}
+    )
+    repeat_interval: Duration = Duration(4 * 3600.0)
+
+
+@dataclass(frozen=True)
+class TelemetryConfig:
+    sentry_dsn: Secret | None = None
+    environment: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    name: str
+    when: Expression
+    severity: Severity
+    summary: str
+    probe: str | None = None
+    kind: str | None = None
+    warn_when: Expression | None = None
+    for_: Duration = field(default=Duration(0.0), metadata=_key("for"))
+    failures: int | None = None
+    clear_after: Duration = Duration(0.0)
+    successes: int | None = None
+    depends_on: str | None = None
+    enabled: bool = True
+    runbook: str | None = None
+
+    def matches(self, probe_name: str, probe_kind: str) -> bool:
+        if self.probe is not None and self.probe not in ("*", probe_name):
+            return False
+        return self.kind is None or self.kind == probe_kind
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    postgres: dict[str, PostgresConfig] = field(default_factory=dict)
+    http: dict[str, HttpConfig] = field(default_factory=dict)
+    sentry: dict[str, SentryConfig] = field(default_factory=dict)
+    backup: BackupConfig | None = None
+    drill: DrillConfig | None = None
+    slack: SlackConfig = field(default_factory=SlackConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
+    rules: tuple[RuleConfig, ...] = ()
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def probe_kinds(self) -> dict[str, str]:
+        """Every configured probe name with its kind."""
+        kinds: dict[str, str] = {}
+        for kind, table in (
+            ("postgres", self.postgres),
+            ("http", self.http),
+            ("sentry", self.sentry),
+        ):
+            kinds.update(dict.fromkeys(table, kind))
+        if self.backup is not None:
+            kinds["backups"] = "backups"
+        return kinds
+
+    def secrets(self) -> list[Secret]:
+        """Every secret in the configuration, for scrubbing free text."""
+        found: list[Secret] = [p.dsn for p in self.postgres.values()]
+        found += [s.token for s in self.sentry.values()]
+        found += [v for h in self.http.values() for v in h.headers.values()]
+        for maybe in (
+            self.slack.webhook_url,
+            self.telemetry.sentry_dsn,
+            self.backup.dsn if self.backup else None,
+            self.drill.target_dsn if self.drill else None,
+        ):
+            if maybe is not None:
+                found.append(maybe)
+        return [s for s in found if s]
