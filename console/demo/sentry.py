@@ -126,21 +126,27 @@ def stats_v2(
     }
 
 
-def _issue(
-    number: int, title: str, first: float, last: float, count: int, project: str
-) -> dict[str, object]:
-    return {
-        "id": str(9000 + number),
-        "shortId": f"{project.upper()}-{number:X}",
-        "title": title,
-        "culprit": "app/ceremony",
-        "firstSeen": iso(first, micros=True),
-        "lastSeen": iso(last, micros=True),
-        # Sentry sends the event count as a string.
-        "count": str(count),
-        "level": "error",
-        "status": "unresolved",
-    }
+@dataclass(frozen=True)
+class _Issue:
+    number: int
+    title: str
+    first: float
+    last: float
+    count: int
+
+    def body(self, project: str) -> dict[str, object]:
+        return {
+            "id": str(9000 + self.number),
+            "shortId": f"{project.upper()}-{self.number:X}",
+            "title": self.title,
+            "culprit": "app/ceremony",
+            "firstSeen": iso(self.first, micros=True),
+            "lastSeen": iso(self.last, micros=True),
+            # Sentry sends the event count as a string.
+            "count": str(self.count),
+            "level": "error",
+            "status": "unresolved",
+        }
 
 
 def issues(
@@ -151,33 +157,23 @@ def issues(
     served: ServedErrors,
 ) -> list[dict[str, object]]:
     """The `projects/{org}/{project}/issues/` list; supports firstSeen:/lastSeen:-N[mhd]."""
-    found: list[tuple[float, float, dict[str, object]]] = [
-        # A long-standing issue, older than any "new issues" window.
-        (now - 3 * 86400, now - 120, _issue(1, _TITLES[1], now - 3 * 86400, now - 120, 57, project))
-    ]
+    # A long-standing issue, older than any "new issues" window.
+    found = [_Issue(1, _TITLES[1], now - 3 * 86400, now - 120, 57)]
     for burst in bursts:
         last = min(now, burst.at + (BURST_MINUTES - 1) * 60)
         title = _TITLES[burst.number % len(_TITLES)]
-        count = burst_so_far(burst, now)
-        found.append(
-            (burst.at, last, _issue(10 + burst.number, title, burst.at, last, count, project))
-        )
+        found.append(_Issue(10 + burst.number, title, burst.at, last, burst_so_far(burst, now)))
     if served.first_at is not None and served.last_at is not None:
-        total = sum(served.by_minute.values())
         title = "HTTPError: 500 Internal Server Error on /api/journeys"
-        found.append(
-            (
-                served.first_at,
-                served.last_at,
-                _issue(2, title, served.first_at, served.last_at, total, project),
-            )
-        )
+        total = sum(served.by_minute.values())
+        found.append(_Issue(2, title, served.first_at, served.last_at, total))
     text = query.get("query", "")
+    if match := re.search(r"firstSeen:-(\d+[mhd])", text):
+        since = now - parse_duration(match.group(1), 0)
+        found = [issue for issue in found if issue.first >= since]
+    if match := re.search(r"lastSeen:-(\d+[mhd])", text):
+        since = now - parse_duration(match.group(1), 0)
+        found = [issue for issue in found if issue.last >= since]
+    found.sort(key=lambda issue: issue.last, reverse=True)
     limit = int(query["limit"]) if query.get("limit", "").isdigit() else 100
-    for key, index in (("firstSeen", 0), ("lastSeen", 1)):
-        match = re.search(rf"{key}:-(\d+[mhd])", text)
-        if match:
-            since = now - parse_duration(match.group(1), 0)
-            found = [item for item in found if item[index] >= since]
-    found.sort(key=lambda item: item[1], reverse=True)
-    return [item[2] for item in found[:limit]]
+    return [issue.body(project) for issue in found[:limit]]
