@@ -1,0 +1,1 @@
+"""Operator actions that change the world: backup, restore drill. Blocking; run in threads."""
