@@ -84,6 +84,10 @@ class DemoStack:
         return float(self._ready["startup_seconds"])
 
     @property
+    def supervisor_pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
