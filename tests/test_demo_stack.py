@@ -106,7 +106,8 @@ def test_fresh_cluster_has_checksums_and_destroy_leaves_nothing() -> None:
 @pytest.mark.postgres
 def test_seeded_schema_and_roles(pg_monitor_dsn: str, pg_limited_dsn: str) -> None:
     with psycopg.connect(pg_monitor_dsn) as conn:
-        counts = dict(conn.execute("SELECT name, count(*) FROM events GROUP BY name").fetchall())
+        rows = conn.execute("SELECT name, count(*) FROM events GROUP BY name").fetchall()
+        counts: dict[str, int] = {name: count for name, count in rows}
         ages = conn.execute(
             "SELECT count(*), max(now() - created_at) < interval '2 hours' FROM support_tickets"
             " WHERE status <> 'solved'"
@@ -295,7 +296,7 @@ _CONSOLE = textwrap.dedent(
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_killing_the_console_leaves_nothing_behind(sig: signal.Signals) -> None:
     console = subprocess.Popen(
         [sys.executable, "-c", _CONSOLE], stdout=subprocess.PIPE, text=True, env=child_env()
@@ -359,3 +360,18 @@ def test_sigterm_to_the_supervisor_cleans_up() -> None:
         assert not stack.alive or _wait_until(lambda: not stack.alive)
     finally:
         stack.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_killed_supervisor_takes_its_children_along() -> None:
+    stack = DemoStack().start()
+    try:
+        root, pids, supervisor = stack.root, stack.pids, stack.supervisor_pid
+        assert supervisor is not None
+        os.kill(supervisor, signal.SIGKILL)
+        # No cleanup code ran: the parent-death signals alone end the children.
+        assert _wait_until(lambda: not any(_alive(pid) for pid in pids.values()))
+    finally:
+        stack.close()
+    assert not root.exists()

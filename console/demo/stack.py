@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -106,6 +107,10 @@ class DemoStack:
             proc.wait(timeout=timeout)
         if proc.stdout is not None:
             proc.stdout.close()
+        # Normally already gone; after a supervisor crash its children die by
+        # parent-death signal, but only we can still remove the files.
+        if self._ready:
+            shutil.rmtree(self._ready["root"], ignore_errors=True)
 
     def __enter__(self) -> DemoStack:
         return self.start()
