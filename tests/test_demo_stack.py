@@ -18,9 +18,9 @@ import psycopg
 import pytest
 
 from console.demo.cluster import ThrowawayCluster
+from console.demo.lifeline import child_env
 from console.demo.schema import FUNNEL, VITALS
 from console.demo.stack import DemoStack, DemoStackError
-from console.demo.supervisor import child_env
 from tests.fixtures.demo_api import DemoApi
 
 SENTRY = {"Authorization": "Bearer demo-token"}

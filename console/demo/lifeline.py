@@ -8,9 +8,11 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 _PR_SET_PDEATHSIG = 1
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def parent_death_signal(sig: signal.Signals) -> Callable[[], None]:
@@ -51,3 +53,12 @@ def exit_on_sigterm() -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+
+
+def child_env() -> dict[str, str]:
+    """Our environment, with this checkout importable by child interpreters."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
+    )
+    return env

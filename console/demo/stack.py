@@ -21,7 +21,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Any, TextIO
 
-from console.demo.supervisor import child_env
+from console.demo.lifeline import child_env
 
 _START_TIMEOUT = 30.0
 _CLOSE_TIMEOUT = 10.0

@@ -28,24 +28,14 @@ from psycopg import sql
 
 from console.demo.cluster import ThrowawayCluster
 from console.demo.faults import FaultClient
-from console.demo.lifeline import exit_on_sigterm, parent_death_signal
+from console.demo.lifeline import child_env, exit_on_sigterm, parent_death_signal
 from console.demo.schema import APP_DB, CRITICAL_TABLES, MONITOR_ROLE, seed_app
 
 SENTRY_ORG = "demo"
 SENTRY_PROJECT = "warroom-demo"
 SENTRY_TOKEN = "demo-token"
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The users table is referenced by soul_memories; deleting from it would fail.
 _DELETABLE = frozenset(CRITICAL_TABLES) - {"users"}
-
-
-def child_env() -> dict[str, str]:
-    """Our environment, with this checkout importable by child interpreters."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
-    )
-    return env
 
 
 class Stack:
