@@ -1,0 +1,33 @@
+"""Durable state: one SQLite file (WAL) shared by the console, the agent and the CLI."""
+
+from console.state.identity import operator_identity
+from console.state.records import (
+    AmbiguousIdError,
+    AuditEntry,
+    BackupRecord,
+    ChecklistTick,
+    DrillRecord,
+    EventRecord,
+    Intent,
+    IntentKind,
+    OutboxRow,
+    SchemaTooNewError,
+    StateError,
+)
+from console.state.store import Store
+
+__all__ = [
+    "AmbiguousIdError",
+    "AuditEntry",
+    "BackupRecord",
+    "ChecklistTick",
+    "DrillRecord",
+    "EventRecord",
+    "Intent",
+    "IntentKind",
+    "OutboxRow",
+    "SchemaTooNewError",
+    "StateError",
+    "Store",
+    "operator_identity",
+]
