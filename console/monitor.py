@@ -22,6 +22,8 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import partial
 from typing import Any, TypeVar
 
 from console.actions.progress import CancelToken, Progress, ProgressCallback
@@ -34,7 +36,8 @@ from console.monitor_views import ProbeTracker, event_lines
 from console.scheduler import Scheduler
 from console.snapshot import ActionView, EventLine, MonitorSnapshot
 from console.state.identity import operator_identity
-from console.state.store import Intent, Store
+from console.state.records import Intent
+from console.state.store import Store
 from probes.result import Probe, ProbeResult
 
 log = logging.getLogger("warroom.monitor")
@@ -63,7 +66,7 @@ class Monitor:
         self.read_only = read_only
         self.operator = operator_identity(config.console.operator)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.history = History(window=config.console.history)
+        self.history = History(window=config.console.history, clock=clock)
         self._probes = list(probes)
         self._tracker = ProbeTracker(self._probes, clock)
         self._scheduler = Scheduler(self._probes, self._on_result, clock=clock)
@@ -99,7 +102,7 @@ class Monitor:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._store = await self._write(self._open_store)
-        await self._sync()
+        await self.sync()
         await self._scheduler.start()
         self._tasks.append(asyncio.create_task(self._tick_loop(), name="warroom-tick"))
 
@@ -220,14 +223,14 @@ class Monitor:
         while True:
             await asyncio.sleep(TICK)
             try:
-                await self._sync()
+                await self.sync()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # keep ticking: one bad tick must not stop alerting
                 log.exception("monitor tick failed: %s", exc)
             self._changed()
 
-    async def _sync(self) -> None:
+    async def sync(self) -> None:
         """Lease, intents, clock-driven transitions, and what followers read from the store."""
         store = self.store
         was_leader = self._leader
@@ -330,7 +333,7 @@ class Monitor:
             for intent in intents:
                 outcome = self._apply(intent)
                 outcomes[(intent.kind, intent.target)] = outcome
-                await self._write(lambda i=intent, o=outcome: self._record_intent(store, i, o))
+                await self._write(partial(self._record_intent, store, intent, outcome))
         return outcomes
 
     def _record_intent(self, store: Store, intent: Intent, outcome: str) -> None:
@@ -339,29 +342,34 @@ class Monitor:
 
     def _apply(self, intent: Intent) -> str:
         try:
-            if intent.kind == "ack":
-                event = self._engine.acknowledge(intent.target, intent.author, intent.note)
+            if intent.kind in ("ack", "unack"):
+                target = self._resolve(intent.target)
+                if intent.kind == "ack":
+                    event = self._engine.acknowledge(target, intent.author, intent.note)
+                else:
+                    event = self._engine.unacknowledge(target, intent.author)
                 self._handle([event])
-                return f"acknowledged {event.occurrence.rule} on {event.occurrence.probe}"
-            if intent.kind == "unack":
-                event = self._engine.unacknowledge(intent.target, intent.author)
-                self._handle([event])
-                return f"unacknowledged {event.occurrence.rule} on {event.occurrence.probe}"
+                return f"{event.kind.value} {event.occurrence.rule} on {event.occurrence.probe}"
             if intent.kind == "silence":
                 silence = _silence_from(intent)
                 self._handle(self._engine.add_silence(silence))
-                self._submit(lambda: self.store.save_silence(silence))
+                self._submit(partial(self.store.save_silence, silence))
                 return f"silenced {_describe(silence.matcher)} until {_clock(silence.ends_at)}"
-            if intent.kind == "lift":
-                events = self._engine.lift_silence(intent.target, intent.author)
-                self._handle(events)
-                lifted = next((s for s in self._engine.silences() if s.id == intent.target), None)
-                if lifted is not None:
-                    self._submit(lambda: self.store.save_silence(lifted))
-                return f"lifted silence {intent.target[:8]}"
+            before = next((s for s in self._engine.silences() if s.id == intent.target), None)
+            if before is None:
+                return f"refused: no active silence {intent.target[:8]}"
+            self._handle(self._engine.lift_silence(intent.target, intent.author))
+            self._submit(
+                partial(self.store.save_silence, replace(before, lifted_at=self.clock.now()))
+            )
+            return f"lifted silence {intent.target[:8]}"
         except (AlertError, KeyError, ValueError) as exc:
             return f"refused: {exc}"
-        return f"refused: unknown intent {intent.kind}"
+
+    def _resolve(self, target: str) -> str:
+        """A full occurrence id from an id or a unique prefix of an open one."""
+        matches = [o.id for o in self._engine.open_occurrences() if o.id.startswith(target)]
+        return matches[0] if len(matches) == 1 else target
 
     def _refuse_if_read_only(self, action: str) -> None:
         if self.read_only:
@@ -412,7 +420,9 @@ class Monitor:
             summary = await asyncio.to_thread(work, report)
         except Exception as exc:
             self._set_action(action, running=False, outcome=f"failed: {exc}", ok=False)
-            raise MonitorError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+            raise MonitorError(
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            ) from exc
         finally:
             self._cancels.pop(action, None)
             self.refresh_now("backups")
@@ -437,7 +447,9 @@ class Monitor:
             action=action,  # type: ignore[arg-type]
             running=running,
             progress=progress,
-            last_outcome=outcome if outcome is not None else (previous and previous.last_outcome),
+            last_outcome=outcome
+            if outcome is not None
+            else (previous.last_outcome if previous else None),
             last_ok=ok if ok is not None else (previous.last_ok if previous else None),
         )
         self._changed()

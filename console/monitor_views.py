@@ -8,7 +8,7 @@ from typing import Protocol
 
 from console.clock import Clock
 from console.snapshot import EventLine, ProbeView
-from console.state.store import AuditEntry, EventRecord
+from console.state.records import AuditEntry, EventRecord
 from probes.result import Probe, ProbeResult
 
 MAX_EVENTS = 60
