@@ -11,6 +11,7 @@ inputs are unknown neither fires nor resolves.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 from probes.result import MetricValue
 
 MAX_LENGTH = 2000
-MAX_DEPTH = 40
+# Bounds the tree depth (nesting *and* operator chains, which nest to the left), so that
+# parsing and evaluation stay far from Python's recursion limit.
+MAX_DEPTH = 64
 
 _UNITS: dict[str, float] = {
     "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0,
@@ -27,14 +30,17 @@ _UNITS: dict[str, float] = {
     "kib": 1024.0, "mib": 1024.0**2, "gib": 1024.0**3, "tib": 1024.0**4,
 }  # fmt: skip
 _TOKEN = re.compile(
-    r"""\s*(?:
+    r"""(?:
       (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?P<unit>ms|s|m|h|d|%|[kmgt]i?b|b)?(?![A-Za-z0-9_])
     | (?P<string>"[^"\\]*"|'[^'\\]*')
     | (?P<op><=|>=|==|!=|<|>|\(|\)|\+|-|\*|/|,)
     | (?P<name>[A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_]|[A-Za-z_])
     )""",
-    re.VERBOSE | re.IGNORECASE,
+    # ASCII: under Unicode case folding `[a-z]` also matches U+017F (long s) and U+212A
+    # (Kelvin), so "5m<U+017F>" would tokenize as a number with a unit the table lacks.
+    re.VERBOSE | re.IGNORECASE | re.ASCII,
 )
+_SPACE = " \t\n\r\f\v"  # what `\s` matches under re.ASCII
 _COMPARE = {"<", "<=", ">", ">=", "==", "!="}
 _KEYWORDS = {"and", "or", "not", "true", "false", "in"}
 
@@ -91,21 +97,40 @@ class Expression:
 
     def value_of(self, metrics: Mapping[str, MetricValue]) -> Value:
         """The left-hand side of the first comparison: the value an alert shows."""
-        node = self.root
-        while isinstance(node, Binary | Unary):
-            if isinstance(node, Binary) and node.op in _COMPARE:
-                return _eval(node.left, metrics)
-            node = node.operand if isinstance(node, Unary) else node.left
-        return _eval(node, metrics)
+        return _eval(self._subject()[0], metrics)
 
-    def threshold(self) -> Value:
-        """The right-hand side of the first comparison when it is a constant."""
+    def threshold(self, metrics: Mapping[str, MetricValue] | None = None) -> Value:
+        """The right-hand side of the first comparison: a constant, or with `metrics` any side.
+
+        `availability < availability_target` has its threshold among the metrics.
+        """
+        right = self._subject()[1]
+        if isinstance(right, Literal):
+            return right.value
+        return None if right is None or metrics is None else _eval(right, metrics)
+
+    def metric(self) -> str | None:
+        """The first metric the shown value depends on (names the unit for display)."""
+        names = _names(self._subject()[0]) or _names(self.root)
+        return names[0] if names else None
+
+    def _subject(self) -> tuple[Node, Node | None]:
+        """Sides of the first comparison, following left operands from the root.
+
+        Without a comparison (`not up`, `up in (...)`) the subject is the leftmost operand.
+        """
         node = self.root
-        while isinstance(node, Binary | Unary):
+        while True:
             if isinstance(node, Binary) and node.op in _COMPARE:
-                return node.right.value if isinstance(node.right, Literal) else None
-            node = node.operand if isinstance(node, Unary) else node.left
-        return None
+                return node.left, node.right
+            if isinstance(node, Member):
+                return node.needle, None
+            if isinstance(node, Unary):
+                node = node.operand
+            elif isinstance(node, Binary):
+                node = node.left
+            else:
+                return node, None
 
 
 def parse_expression(source: str) -> Expression:
@@ -126,13 +151,10 @@ def parse_expression(source: str) -> Expression:
 def _tokenize(source: str) -> list[tuple[str, str]]:
     tokens: list[tuple[str, str]] = []
     pos = 0
-    while pos < len(source):
-        if source[pos:].strip() == "":
-            break
+    while (pos := _skip_space(source, pos)) < len(source):
         match = _TOKEN.match(source, pos)
-        if match is None or match.end() == pos:
-            bad = source[pos:].lstrip()[:1]
-            raise ExpressionError(f"unexpected character {bad!r} at {pos + 1}")
+        if match is None:
+            raise ExpressionError(f"unexpected character {source[pos]!r} at {pos + 1}")
         pos = match.end()
         if match.group("number") is not None:
             unit = (match.group("unit") or "").lower()
@@ -146,6 +168,12 @@ def _tokenize(source: str) -> list[tuple[str, str]]:
             kind = "kw" if word.lower() in _KEYWORDS else "name"
             tokens.append((kind, word.lower() if kind == "kw" else word))
     return tokens
+
+
+def _skip_space(source: str, pos: int) -> int:
+    while pos < len(source) and source[pos] in _SPACE:
+        pos += 1
+    return pos
 
 
 _BINDING = {"or": 1, "and": 2, "in": 4, "+": 5, "-": 5, "*": 6, "/": 6} | {op: 4 for op in _COMPARE}
@@ -177,24 +205,29 @@ class _Parser:
             raise ExpressionError(f"expected {text!r}, found {self.describe(self.pos)}")
         self.pos += 1
 
-    def expression(self, min_binding: int) -> Node:
+    def deeper(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ExpressionError("condition nested too deeply")
+            raise ExpressionError(f"condition nested too deeply or too long (limit {MAX_DEPTH})")
+
+    def expression(self, min_binding: int) -> Node:
+        entered = self.depth
+        self.deeper()
         left = self.prefix()
         while (token := self.peek()) is not None and token[0] in ("op", "kw"):
             binding = _BINDING.get(token[1])
             if binding is None or binding <= min_binding:
                 break
             self.pos += 1
+            # Each operator of a chain nests the tree one level deeper on its left.
+            self.deeper()
+            if (token[1] in _COMPARE or token[1] == "in") and _is_comparison(left):
+                raise ExpressionError("chained comparisons need 'and'")
             if token[1] == "in":
                 left = Member(left, self.options())
                 continue
-            right = self.expression(binding)
-            if token[1] in _COMPARE and isinstance(left, Binary) and left.op in _COMPARE:
-                raise ExpressionError("chained comparisons need 'and'")
-            left = Binary(token[1], left, right)
-        self.depth -= 1
+            left = Binary(token[1], left, self.expression(binding))
+        self.depth = entered
         return left
 
     def options(self) -> tuple[Node, ...]:
@@ -227,6 +260,10 @@ class _Parser:
         raise ExpressionError(f"unexpected {text!r}")
 
 
+def _is_comparison(node: Node) -> bool:
+    return isinstance(node, Member) or (isinstance(node, Binary) and node.op in _COMPARE)
+
+
 def _names(node: Node) -> list[str]:
     if isinstance(node, Metric):
         return [node.name]
@@ -245,12 +282,30 @@ def _number(value: Value) -> float | None:
     return float(value)
 
 
+def _known(number: float) -> float | None:
+    """NaN is not a measurement (nor is inf - inf): it makes a comparison unknown."""
+    return None if math.isnan(number) else number
+
+
+def _metric(raw: MetricValue) -> Value:
+    if isinstance(raw, bool) or raw is None or isinstance(raw, str):
+        return raw
+    try:
+        return _known(float(raw))
+    except OverflowError:  # an int beyond float range still compares as "very large"
+        return math.inf if raw > 0 else -math.inf
+
+
+def _same(left: Value, right: Value) -> bool:
+    """Equality without Python's `True == 1.0`: a boolean never equals a number."""
+    return type(left) is type(right) and left == right
+
+
 def _eval(node: Node, metrics: Mapping[str, MetricValue]) -> Value:
     if isinstance(node, Literal):
         return node.value
     if isinstance(node, Metric):
-        raw = metrics.get(node.name)
-        return float(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+        return _metric(metrics.get(node.name))
     if isinstance(node, Unary):
         value = _eval(node.operand, metrics)
         if node.op == "not":
@@ -261,7 +316,10 @@ def _eval(node: Node, metrics: Mapping[str, MetricValue]) -> Value:
         needle = _eval(node.needle, metrics)
         if needle is None:
             return None
-        return any(needle == _eval(option, metrics) for option in node.options)
+        options = [_eval(option, metrics) for option in node.options]
+        if any(_same(needle, option) for option in options):
+            return True
+        return None if None in options else False
     if node.op == "and":
         left = _eval(node.left, metrics)
         if left is not None and not left:
@@ -285,7 +343,7 @@ def _binary(op: str, left: Value, right: Value) -> Value:
     if left is None or right is None:
         return None
     if op in ("==", "!="):
-        same = left == right
+        same = _same(left, right)
         return same if op == "==" else not same
     if isinstance(left, str) and isinstance(right, str) and op in _COMPARE:
         return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
@@ -293,11 +351,11 @@ def _binary(op: str, left: Value, right: Value) -> Value:
     if a is None or b is None:
         return None
     if op == "+":
-        return a + b
+        return _known(a + b)
     if op == "-":
-        return a - b
+        return _known(a - b)
     if op == "*":
-        return a * b
+        return _known(a * b)
     if op == "/":
-        return None if b == 0 else a / b
+        return None if b == 0 else _known(a / b)
     return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
