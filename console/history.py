@@ -35,7 +35,7 @@ class History:
         self._clock = clock or SystemClock()
         self._samples: dict[str, deque[Sample]] = {}
 
-    def record(self, result: ProbeResult) -> None:
+    def add(self, result: ProbeResult) -> None:
         # The result's metrics mapping is shared, not copied: results are immutable.
         samples = self._samples.get(result.name)
         if samples is None:

@@ -85,8 +85,6 @@ class Scheduler:
 
     async def run_once(self) -> list[ProbeResult]:
         """Every probe once, concurrently, each under its timeout (for `warroom check`)."""
-        if self._loops:
-            raise RuntimeError("run_once is for a scheduler that is not started")
         return list(await asyncio.gather(*(self._run(s) for s in self._slots.values())))
 
     # -- operator controls and introspection ------------------------------
@@ -142,9 +140,11 @@ class Scheduler:
     async def _run(self, slot: _Slot) -> ProbeResult:
         probe = slot.probe
         started = self._clock.monotonic()
-        if slot.inflight is not None:
-            # A previous run ignored its cancellation and is still going: never start twice.
-            done, _ = await asyncio.wait({slot.inflight}, timeout=probe.timeout)
+        # A run still in flight (one that ignored its cancellation, or the loop's own run
+        # when `run_once` is called on a started scheduler) finishes first: never twice.
+        while slot.inflight is not None:
+            left = started + probe.timeout - self._clock.monotonic()
+            done, _ = await asyncio.wait({slot.inflight}, timeout=max(0.0, left))
             if not done:
                 return failure(
                     probe.name, probe.kind, started,

@@ -11,6 +11,7 @@ The destination holds every database's backups: all of them count, whatever
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import threading
 import time
@@ -58,7 +59,7 @@ class BackupStatusProbe:
     async def run(self) -> ProbeResult:
         started = time.monotonic()
         try:
-            metrics, detail, status, error = await asyncio.to_thread(self._inspect)
+            metrics, detail, status, error = await _in_daemon_thread(self._inspect)
         except StoreError as exc:
             return failure(self.name, self.kind, started, exc, metrics={"up": False})
         except (OSError, ValueError) as exc:  # anything the store did not foresee, still one line
@@ -172,3 +173,34 @@ def _complete_backups(objects: dict[str, StoredObject]) -> list[str]:
         if match and "/" not in key and key.removesuffix(MANIFEST_SUFFIX) + DUMP_SUFFIX in objects:
             found.append((match.group(1), key))
     return [key for _, key in sorted(found, reverse=True)]
+
+
+async def _in_daemon_thread(work: Callable[[], T]) -> T:
+    """`asyncio.to_thread`, but on a daemon thread.
+
+    The default executor's threads are joined by `asyncio.run` and at interpreter
+    exit, so one S3 call hanging on a dead endpoint would hold `warroom check` or
+    the console's quit long past the probe's timeout. A daemon thread is abandoned.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():  # the run was cancelled (timed out) meanwhile
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(cast(T, result))
+
+    def target() -> None:
+        try:
+            outcome: tuple[T | None, BaseException | None] = (work(), None)
+        except BaseException as exc:
+            outcome = (None, exc)
+        # A closed loop raises RuntimeError: nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=target, name="warroom-backups", daemon=True).start()
+    return await future
