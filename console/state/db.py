@@ -24,6 +24,7 @@ from pathlib import Path
 
 from console.clock import Clock
 from console.config.secret import Secret, scrub
+from console.state.masking import plain
 
 BUSY_TIMEOUT_MS = 10_000
 Params = Sequence[object] | Mapping[str, object]
@@ -75,21 +76,7 @@ class Database:
         return None if text is None else self._clean(text)
 
     def _json(self, value: object) -> str:
-        return json.dumps(self._plain(value), ensure_ascii=False, sort_keys=True)
-
-    def _plain(self, value: object) -> object:
-        """A JSON-ready copy: Secrets masked, every string scrubbed, unknowns as text."""
-        if isinstance(value, Secret):
-            return value.masked
-        if isinstance(value, str):
-            return self._clean(value)
-        if value is None or isinstance(value, bool | int | float):
-            return value
-        if isinstance(value, Mapping):
-            return {self._clean(str(k)): self._plain(v) for k, v in value.items()}
-        if isinstance(value, list | tuple | set | frozenset):
-            return [self._plain(v) for v in value]
-        return self._clean(str(value))
+        return json.dumps(plain(value, self._secrets), ensure_ascii=False, sort_keys=True)
 
 
 def connect(path: Path) -> sqlite3.Connection:
