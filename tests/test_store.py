@@ -236,6 +236,9 @@ def test_claim_order_and_expiry(store: Store, clock: FakeClock) -> None:
     assert [r.key for r in store.claim_due("a", now, claim_for=60)] == ["p0", "p2"]
     assert store.claim_due("b", now + 59) == []
     assert [r.key for r in store.claim_due("b", now + 60)] == ["p0", "p2"]  # holder died
+    store.release_claim("p0")
+    [again] = store.claim_due("c", now + 61)
+    assert (again.key, again.attempts) == ("p0", 2)  # released: that claim was no attempt
 
 
 def _fill_outbox(store: Store, count: int, at: float) -> None:

@@ -87,6 +87,14 @@ class Outbox(Database):
             for row in rows
         ]
 
+    def release_claim(self, key: str) -> None:
+        """Give a claimed row back unattempted (the claimer is stopping)."""
+        self._execute(
+            "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL, attempts = attempts - 1 "
+            "WHERE key = ? AND delivered_at IS NULL AND failed_at IS NULL",
+            (key,),
+        )
+
     def mark_delivered(self, key: str) -> None:
         self._finish(key, "delivered_at = :now, last_error = NULL", {})
 

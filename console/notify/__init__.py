@@ -1,0 +1,1 @@
+"""Notifications: Slack messages delivered from the persisted outbox."""

@@ -1,0 +1,264 @@
+"""Slack delivery from the persisted outbox.
+
+What to notify (severity floor, mentions, acknowledgements) is the alert engine's
+decision; rows arrive here already rendered by `slack_message.render`.
+
+Delivery guarantees (with `Store`'s outbox): a notification is stored once per key,
+claimed by one holder at a time, and marked delivered right after Slack answers
+200. The one window for a duplicate is a holder dying (or `flush` timing out)
+between that answer and `mark_delivered`; the claim then expires and the row is
+sent again. Nothing is retried after a definite "no" (400/403/404/410...).
+
+Secrets: the webhook URL (whose path is the credential) and every configured
+secret are scrubbed from payloads before they are sent, and from errors before
+they are stored, audited or logged; httpx's own request log line, which contains
+the URL, is scrubbed by a logging filter while a notifier exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+import traceback
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from console.clock import Clock
+from console.config.model import SlackConfig
+from console.config.secret import Secret, scrub
+from console.state import OutboxRow, Store
+from console.state.masking import plain
+
+log = logging.getLogger(__name__)
+
+MIN_INTERVAL = 1.0  # Slack allows about one message per second per webhook
+POLL_INTERVAL = 1.0
+BACKOFF_BASE = 2.0
+BACKOFF_CAP = 300.0
+ERROR_TEXT_LIMIT = 120
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int | None  # None: no HTTP answer (timeout, connection error)
+    error: str  # "403 invalid_token", "timeout", ... ("" when delivered)
+    retry_after: float | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def retryable(self) -> bool:
+        return self.status is None or self.status in (408, 429) or self.status >= 500
+
+
+class SlackNotifier:
+    def __init__(
+        self,
+        store: Store,
+        config: SlackConfig,
+        secrets: list[Secret],
+        clock: Clock,
+        holder: str,
+        client: httpx.AsyncClient | None = None,
+        *,
+        poll_interval: float = POLL_INTERVAL,
+        min_interval: float = MIN_INTERVAL,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not config.webhook_url:
+            raise ValueError("slack.webhook_url is not set")
+        self._webhook = config.webhook_url
+        self._config = config
+        self._secrets = [*secrets, config.webhook_url]
+        self._store = store
+        self._clock = clock
+        self._holder = holder
+        self._poll = poll_interval
+        self._min_interval = min_interval
+        self._rng = rng or random.Random()
+        self._own_client = client is None
+        self._client = client or httpx.AsyncClient(timeout=config.timeout)
+        self._next_send = float("-inf")  # monotonic: earliest start of the next request
+        self._paused_until = float("-inf")  # monotonic: end of a 429 Retry-After pause
+        self._stopping = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._running = False
+        self._lock = asyncio.Lock()
+        self._log_filter = _ScrubFilter(self._secrets)
+        for logger in (log, logging.getLogger("httpx")):
+            logger.addFilter(self._log_filter)
+        store.register_secrets(self._secrets)
+
+    async def run(self) -> None:
+        """Deliver due rows until `stop()`; errors are logged and the loop carries on."""
+        self._running = True
+        self._finished.clear()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    attempted = await self._deliver_one(respect_stop=True)
+                except Exception:
+                    log.exception("slack: delivery loop error")
+                    attempted = False
+                if not attempted:
+                    await self._pause(self._poll, respect_stop=True)
+        finally:
+            self._running = False
+            self._finished.set()
+
+    async def flush(self, timeout: float) -> None:
+        """Deliver what is due now, for shutdown; call before `stop()`."""
+        try:
+            async with asyncio.timeout(timeout):
+                while await self._deliver_one(respect_stop=False):
+                    pass
+        except TimeoutError:
+            log.warning("slack: flush timed out; undelivered rows stay in the outbox")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._running:
+            await self._finished.wait()
+        if self._own_client:
+            await self._client.aclose()
+        for logger in (log, logging.getLogger("httpx")):
+            logger.removeFilter(self._log_filter)
+
+    async def _deliver_one(self, *, respect_stop: bool) -> bool:
+        """Claim and attempt one due row; False when none was due (or stopping)."""
+        async with self._lock:
+            # A 429 pause is waited out before claiming: a claim must never be held
+            # for longer than Retry-After could be, or it would expire under us.
+            if not await self._wait_until(self._paused_until, respect_stop=respect_stop):
+                return False
+            rows = await asyncio.to_thread(
+                self._store.claim_due, self._holder, self._clock.now(), 1
+            )
+            if not rows:
+                return False
+            row = rows[0]
+            if not await self._wait_until(self._next_send, respect_stop=respect_stop):
+                await asyncio.to_thread(self._store.release_claim, row.key)
+                return False
+            self._next_send = self._clock.monotonic() + self._min_interval
+            answer = await self._post(row)
+            await asyncio.to_thread(self._settle, row, answer)
+            if answer.status == 429 and answer.retry_after is not None:
+                # The limit is the webhook's, not the row's: hold every message back.
+                self._paused_until = self._clock.monotonic() + answer.retry_after
+            return True
+
+    async def _wait_until(self, monotonic: float, *, respect_stop: bool) -> bool:
+        """Sleep until the clock reaches `monotonic`; False if stopped meanwhile."""
+        while (wait := monotonic - self._clock.monotonic()) > 0:
+            if respect_stop and self._stopping.is_set():
+                return False
+            await self._pause(min(wait, self._poll), respect_stop=respect_stop)
+        return not (respect_stop and self._stopping.is_set())
+
+    async def _pause(self, seconds: float, *, respect_stop: bool) -> None:
+        if not respect_stop:
+            await asyncio.sleep(seconds)
+            return
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _post(self, row: OutboxRow) -> _Answer:
+        body = json.dumps(plain(row.payload, self._secrets), ensure_ascii=False).encode()
+        try:
+            response = await self._client.post(
+                self._webhook.reveal(),
+                content=body,
+                headers={"Content-Type": "application/json; charset=utf-8"},
+                timeout=self._config.timeout,
+            )
+        except httpx.TimeoutException:
+            return _Answer(None, "timeout")
+        except httpx.HTTPError as exc:
+            # Only the type: some httpx messages carry the request URL.
+            return _Answer(None, f"connection error ({type(exc).__name__})")
+        text = scrub(response.text.strip(), self._secrets)
+        if 200 <= response.status_code < 300 and text != "ok":
+            log.warning("slack: accepted with unexpected answer %r", text[:ERROR_TEXT_LIMIT])
+        reason = (text.splitlines() or [response.reason_phrase])[0][:ERROR_TEXT_LIMIT]
+        return _Answer(
+            response.status_code,
+            f"{response.status_code} {reason}".strip(),
+            _retry_after(response.headers) if response.status_code == 429 else None,
+        )
+
+    def _settle(self, row: OutboxRow, answer: _Answer) -> None:
+        """Record the outcome of one attempt (runs in a worker thread)."""
+        if answer.delivered:
+            self._store.mark_delivered(row.key)  # first: the duplicate window ends here
+            log.info("slack: delivered %s (attempt %d)", row.key, row.attempts)
+            return
+        now = self._clock.now()
+        give_up_at = row.created_at + self._config.give_up_after
+        if answer.retryable and now < give_up_at:
+            delay = answer.retry_after if answer.retry_after is not None else self._backoff(row)
+            self._store.mark_retry(row.key, min(now + delay, give_up_at), answer.error)
+            log.warning("slack: %s for %s, retrying in %.1fs", answer.error, row.key, delay)
+            return
+        outcome = (
+            f"gave up after {row.attempts} attempts: {answer.error}"
+            if answer.retryable
+            else f"failed: {answer.error}"
+        )
+        self._store.mark_failed(row.key, answer.error)
+        self._store.audit(
+            self._holder,
+            "notify",
+            row.key,
+            outcome,
+            {"kind": row.kind, "occurrence": row.occurrence_id, "severity": row.severity},
+        )
+        log.error("slack: %s %s", row.key, outcome)
+
+    def _backoff(self, row: OutboxRow) -> float:
+        """Exponential in the attempt number, with jitter so two holders don't align."""
+        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (row.attempts - 1))
+        return ceiling * (0.5 + self._rng.random() / 2)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float:
+    """Seconds from a Retry-After header (seconds or an HTTP date); 1 s if absent."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return 1.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return 1.0
+    return max(0.0, moment - time.time())
+
+
+class _ScrubFilter(logging.Filter):
+    """Scrubs secrets out of log records (message and traceback) before any handler."""
+
+    def __init__(self, secrets: list[Secret]) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = scrub(message, self._secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info:
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+            record.exc_text, record.exc_info = scrub(text, self._secrets), None
+        return True
