@@ -22,9 +22,9 @@ _DOLLAR_TAG = re.compile(r"\$(?:[^\W\d]\w*)?\$")
 _NUMBER = re.compile(
     r"0[xXoObB][0-9a-fA-F_]+|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?"
 )
-_STANDARD_STRING = re.compile(r"'(?:[^']|'')*'?")
-# E'' strings also end a quote with a backslash escape.
-_ESCAPE_STRING = re.compile(r"'(?:[^'\\]|''|\\.)*'?", re.DOTALL)
+_STANDARD_STRING = re.compile(r"'(?:[^']|'')*'")
+# E'' strings can also escape a quote with a backslash.
+_ESCAPE_STRING = re.compile(r"'(?:[^'\\]|''|\\.)*'", re.DOTALL)
 # E'..', B'..', X'..', N'..', U&'..': the prefix belongs to the literal.
 _STRING_PREFIX = re.compile(r"(?:[eE]|[bBxXnN]|[uU]&)(?=')")
 
@@ -45,6 +45,7 @@ def _block_comment_end(text: str, start: int) -> int:
 
 
 def _string_end(text: str, quote: int, escapes: bool) -> int:
+    # No closing quote: the literal runs to the end of the (possibly truncated) text.
     match = (_ESCAPE_STRING if escapes else _STANDARD_STRING).match(text, quote)
     return match.end() if match else len(text)
 

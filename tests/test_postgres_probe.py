@@ -70,14 +70,6 @@ async def backend_pid(conn: psycopg.AsyncConnection[Any]) -> int:
     return int(row[0])
 
 
-def test_probe_modules_do_not_import_textual() -> None:
-    import subprocess
-    import sys
-
-    code = "import sys, probes.postgres; assert 'textual' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
-
-
 async def test_healthy_server_reports_the_contract(pg_monitor_dsn: str, driver: Driver) -> None:
     probe = make_probe(pg_monitor_dsn, driver)
     try:
