@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# console.config.model.VITALS; not imported, because the config loader imports this module.
+_VITALS = ("fcp", "lcp", "cls", "fid", "inp")
+
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {
         "name": "database-down",
@@ -131,5 +134,42 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
         "severity": "P1",
         "when": "drill_ok == false or drill_rto > rto_target",
         "summary": "Restore drill failed or exceeded its RTO target ({value})",
+    },
+    # "Performance degradation": one rule per Core Web Vital, so each poor vital is
+    # its own alert with its own value and threshold. Below min_samples a p75 is noise.
+    *(
+        {
+            "name": f"vitals-poor-{vital}",
+            "kind": "vitals",
+            "severity": "P2",
+            "when": f"{vital}_p75 > {vital}_threshold and {vital}_samples >= min_samples",
+            "for": "5m",
+            "summary": f"Performance degradation: {vital.upper()} p75 on {{probe}} is {{value}}",
+        }
+        for vital in _VITALS
+    ),
+    {
+        "name": "funnel-drop",
+        "kind": "funnel",
+        "severity": "P2",
+        "when": "max_conversion_drop > drop_threshold",
+        "for": "5m",
+        "summary": "Journey funnel {probe}: a step's conversion fell by {value} "
+        "against the previous window",
+    },
+    {
+        "name": "analytics-silent",
+        "kind": "funnel",
+        "severity": "P2",
+        "when": "events_in_window == 0",
+        "for": "5m",
+        "summary": "Analytics tracking failures: no funnel events in {probe}'s window",
+    },
+    {
+        "name": "support-promise-broken",
+        "kind": "support",
+        "severity": "P1",
+        "when": "breached_tickets > 0",
+        "summary": "{value} support tickets on {probe} waited past the response promise",
     },
 )

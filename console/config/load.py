@@ -25,6 +25,7 @@ from console.config.build import (
     hints_of,
     toml_key,
 )
+from console.config.golive import golive_problems, merge_checklist
 from console.config.interpolate import UnsetVariable, interpolate
 from console.config.locate import find_line
 from console.config.model import Config, RuleConfig
@@ -117,6 +118,8 @@ def _build(path: Path, data: Mapping[str, Any]) -> Config:
     for key, f in sections.items():
         if key == "rules":
             values["rules"] = _rules(data.get("rules", []))
+        elif key == "checklist":
+            values["checklist"] = merge_checklist(data.get("checklist", []))
         elif key in data:
             values[f.name] = convert(hints[f.name], data[key], (key,))
     return Config(path=path, **values)
@@ -158,7 +161,7 @@ def _user_rule_path(data: Mapping[str, Any], name: str, key: str) -> KeyPath:
 def _cross_check(config: Config, data: Mapping[str, Any]) -> list[tuple[KeyPath, str]]:
     problems: list[tuple[KeyPath, str]] = []
     owners: dict[str, str] = {}
-    for kind in ("postgres", "http", "sentry"):
+    for kind in ("postgres", "http", "sentry", "vitals", "funnel", "support"):
         for name in getattr(config, kind):
             if name in owners:
                 problems.append(
@@ -224,6 +227,7 @@ def _cross_check(config: Config, data: Mapping[str, Any]) -> list[tuple[KeyPath,
                         "(set allow_same_server = true to allow scratch databases there)",
                     )
                 )
+    problems += golive_problems(config, data, KNOWN_KINDS, _url_problem, _dsn_problem)
     names = {rule.name for rule in config.rules}
     for rule in config.rules:
         if rule.probe not in (None, "*") and rule.probe not in config.probe_kinds():
@@ -263,7 +267,7 @@ def _cross_check(config: Config, data: Mapping[str, Any]) -> list[tuple[KeyPath,
     return problems
 
 
-KNOWN_KINDS = frozenset({"postgres", "http", "sentry", "backups"})
+KNOWN_KINDS = frozenset({"postgres", "http", "sentry", "backups", "vitals", "funnel", "support"})
 
 
 def _url_problem(url: str) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -174,6 +175,118 @@ class RuleConfig:
         return self.kind is None or self.kind == probe_kind
 
 
+# -- the rest of the go-live plan: vitals, funnel, support, checklist ----------------
+
+VITALS: tuple[str, ...] = ("fcp", "lcp", "cls", "fid", "inp")
+# Web-vitals report timings in milliseconds and CLS as a unitless score.
+TIMING_VITALS: tuple[str, ...] = ("fcp", "lcp", "fid", "inp")
+PLAN_FUNNEL: tuple[str, ...] = (
+    "landing_intention_selected",
+    "cta_clicked",
+    "ceremony_started",
+    "ceremony_completed",
+    "oracle_conversation_started",
+)
+Phase = Literal["24h", "week", "month"]
+PHASES: tuple[Phase, ...] = ("24h", "week", "month")
+
+
+@dataclass(frozen=True)
+class VitalThresholds:
+    """The plan's "good" p75 bounds: timings as durations, CLS as a score."""
+
+    fcp: Duration = Duration(1.8)
+    lcp: Duration = Duration(2.5)
+    fid: Duration = Duration(0.1)
+    inp: Duration = Duration(0.2)
+    cls: float = 0.1
+
+    def of(self, vital: str) -> float:
+        return float(getattr(self, vital))
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventsTable:
+    """An analytics table of (time, name[, value]) rows, read only as aggregates."""
+
+    table: str = "events"
+    name_column: str = "name"
+    time_column: str = "occurred_at"
+    window: Duration = Duration(3600.0)
+    interval: Duration = Duration(60.0)
+    timeout: Duration = Duration(10.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VitalsConfig(EventsTable):
+    name: str = field(metadata=NAME)
+    # Exactly one source: SQL over the events table, or a JSON endpoint.
+    dsn: Secret | None = None
+    url: str | None = None
+    headers: dict[str, Secret] = field(default_factory=dict)
+    value_column: str = "value"
+    events: dict[str, str] = field(default_factory=lambda: {v: f"performance_{v}" for v in VITALS})
+    thresholds: VitalThresholds = field(default_factory=VitalThresholds)
+    min_samples: int = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunnelConfig(EventsTable):
+    name: str = field(metadata=NAME)
+    dsn: Secret
+    steps: tuple[str, ...] = PLAN_FUNNEL
+    drop_threshold: float = 0.5
+    min_events: int = 20
+
+
+@dataclass(frozen=True)
+class SupportConfig:
+    name: str = field(metadata=NAME)
+    # Exactly one source: Zendesk's search count API, or SQL over a tickets table.
+    url: str | None = None
+    token: Secret | None = None
+    email: str | None = None
+    search: str = ""
+    escalated_tag: str = "escalated"
+    dsn: Secret | None = None
+    table: str = "support_tickets"
+    status_column: str = "status"
+    created_column: str = "created_at"
+    first_response_column: str = "first_response_at"
+    escalated_column: str = "escalated"
+    solved_statuses: tuple[str, ...] = ("solved", "closed")
+    promise: Duration = Duration(7200.0)
+    interval: Duration = Duration(60.0)
+    timeout: Duration = Duration(10.0)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """A go-live checklist line; proven automatically when it names a proof or rules."""
+
+    text: str
+    phase: Phase
+    id: str = ""
+    probe: str | None = None
+    kind: str | None = None
+    proof: Expression | None = None
+    rules: tuple[str, ...] = ()
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            # The id keys manual ticks in the state file: derived once, stable.
+            object.__setattr__(self, "id", slug(self.text))
+
+    @property
+    def automatic(self) -> bool:
+        return self.proof is not None or bool(self.rules)
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -188,6 +301,10 @@ class Config:
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     rules: tuple[RuleConfig, ...] = ()
     keys: dict[str, str] = field(default_factory=dict)
+    vitals: dict[str, VitalsConfig] = field(default_factory=dict)
+    funnel: dict[str, FunnelConfig] = field(default_factory=dict)
+    support: dict[str, SupportConfig] = field(default_factory=dict)
+    checklist: tuple[ChecklistItem, ...] = ()
 
     def probe_kinds(self) -> dict[str, str]:
         """Every configured probe name with its kind."""
@@ -196,6 +313,9 @@ class Config:
             ("postgres", self.postgres),
             ("http", self.http),
             ("sentry", self.sentry),
+            ("vitals", self.vitals),
+            ("funnel", self.funnel),
+            ("support", self.support),
         ):
             kinds.update(dict.fromkeys(table, kind))
         if self.backup is not None:
@@ -207,6 +327,11 @@ class Config:
         found: list[Secret] = [p.dsn for p in self.postgres.values()]
         found += [s.token for s in self.sentry.values()]
         found += [v for h in self.http.values() for v in h.headers.values()]
+        found += [v for t in self.vitals.values() for v in t.headers.values()]
+        found += [f.dsn for f in self.funnel.values()]
+        found += [v.dsn for v in self.vitals.values() if v.dsn]
+        found += [s.dsn for s in self.support.values() if s.dsn]
+        found += [s.token for s in self.support.values() if s.token]
         for maybe in (
             self.slack.webhook_url,
             self.telemetry.sentry_dsn,
