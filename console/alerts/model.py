@@ -26,6 +26,11 @@ class EventKind(StrEnum):
     UNSILENCED = "unsilenced"
     ESCALATED = "escalated"
     REPEATED = "repeated"  # repeat_interval re-notification
+    # Added with the engine:
+    DEGRADED = "degraded"  # warn_when true, when false: shown, never pages
+    NOTIFIED = "notified"  # a FIRE sent after the fact (group_wait, silence, dependency, ack)
+    SUPPRESSED = "suppressed"  # the rule's depends_on parent is firing: no notifications
+    UNSUPPRESSED = "unsuppressed"
 
 
 @dataclass(frozen=True, slots=True)
