@@ -219,7 +219,8 @@ def _restore_and_check(
 
     with connect(scratch, autocommit=True) as conn:
         version = conn.info.server_version
-    tools = find_tools(backup.pg_bin, version, program="pg_restore")
+    programs = ("pg_restore", "pg_amcheck") if drill.amcheck else ("pg_restore",)
+    tools = find_tools(backup.pg_bin, version, programs)
     jobs = drill.jobs or os.cpu_count() or 1
     reporter.phase("restore", f"pg_restore --jobs {jobs}")
     connection = ["--no-password", f"--dbname={scratch.conninfo}"]

@@ -87,23 +87,29 @@ class PgTools:
         return str(self.bin_dir / program)
 
 
-def find_tools(pg_bin: Path | None, server_version_num: int, program: str = "pg_dump") -> PgTools:
+def find_tools(
+    pg_bin: Path | None,
+    server_version_num: int,
+    programs: tuple[str, ...] = ("pg_dump", "pg_restore"),
+) -> PgTools:
     """`pg_bin` if configured (it must do), else the first fit of PATH, /usr/lib/postgresql/<N>.
 
-    pg_dump older than the server refuses to dump it (or worse, silently misses
-    new catalog features), so a too-old candidate is skipped and named in the error.
+    A directory must hold every one of `programs` (the first one's version is
+    checked). pg_dump older than the server refuses to dump it, so a too-old
+    candidate is skipped and named in the error.
     """
+    program = programs[0]
     needed = server_major(server_version_num)
     rejected: list[str] = []
     for directory in _candidate_dirs(pg_bin, program):
         binary = directory / program
-        if not os.access(binary, os.X_OK):
+        if not all(os.access(directory / name, os.X_OK) for name in programs):
             continue
         version = tool_version(binary)
         if version.major >= needed:
             return PgTools(directory, version)
         rejected.append(f"{binary} is {version.text}")
-    where = "; ".join(rejected) if rejected else f"no {program} found"
+    where = "; ".join(rejected) if rejected else f"no directory with {', '.join(programs)}"
     hint = "set [backup].pg_bin" if pg_bin is None else "fix [backup].pg_bin"
     raise ToolError(f"need {program} >= {needed} for this server ({where}); {hint}")
 

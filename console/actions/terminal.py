@@ -1,0 +1,105 @@
+"""Running an action from a shell command: progress on stderr, result on stdout, Ctrl-C cancels.
+
+The action runs in a worker thread, as in the console; the main thread only
+waits, so Ctrl-C becomes a cancel request and the action undoes its work
+before the command exits 130.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from typing import TextIO
+
+from console.actions.progress import Cancelled, CancelToken, Progress
+from console.actions.reporting import human_size, one_line
+from console.config.model import Config
+from console.state.store import Store
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+Action = Callable[[Store, Callable[[Progress], None], CancelToken], str]
+
+
+def format_progress(p: Progress) -> str:
+    parts = [f"{p.action}: {p.phase}"]
+    if p.bytes_done or p.bytes_total:
+        done = human_size(p.bytes_done)
+        parts.append(f"{done} of ~{human_size(p.bytes_total)}" if p.bytes_total else done)
+        if p.rate:
+            parts.append(f"{human_size(p.rate)}/s")
+    parts.append(f"{p.elapsed:.1f}s")
+    if p.message:
+        parts.append(p.message)
+    return "  ".join(parts)
+
+
+class StderrProgress:
+    """One updating line on a terminal; elsewhere (logs, CI) one line per phase."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._tty = self._stream.isatty()
+        self._phase: str | None = None
+        self._open_line = False
+
+    def __call__(self, p: Progress) -> None:
+        line = format_progress(p)
+        if self._tty:
+            self._stream.write("\r\x1b[K" + line)
+            self._open_line = True
+        elif p.phase != self._phase:
+            self._stream.write(line + "\n")
+        self._phase = p.phase
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._open_line:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._open_line = False
+
+
+def run_action(config: Config, name: str, action: Action, read_only: bool = False) -> int:
+    """Run `action` with the store open; print its one-line summary; return the exit code."""
+    if read_only:
+        print(f"{name} refused: read-only mode")
+        return EXIT_FAILED
+    progress = StderrProgress()
+    cancel = CancelToken()
+    result: list[str] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with Store.open(config.console.state_path) as store:
+                store.register_secrets(config.secrets())
+                result.append(action(store, progress, cancel))
+        except BaseException as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, name=f"warroom-{name}", daemon=True)
+    worker.start()
+    _wait(worker, cancel, name)
+    progress.close()
+    if result:
+        print(result[0])
+        return EXIT_OK
+    exc = failure[0] if failure else RuntimeError("the action ended without a result")
+    if isinstance(exc, Cancelled):
+        print(f"{name} cancelled; everything it started was undone")
+        return EXIT_INTERRUPTED
+    print(one_line(exc, config.secrets()))
+    return EXIT_FAILED
+
+
+def _wait(worker: threading.Thread, cancel: CancelToken, name: str) -> None:
+    while worker.is_alive():
+        try:
+            worker.join(0.2)
+        except KeyboardInterrupt:
+            # Keep waiting: the worker must finish its cleanup before we exit.
+            if not cancel.cancelled:
+                print(f"\ncancelling the {name}, cleaning up...", file=sys.stderr)
+            cancel.cancel()
