@@ -22,7 +22,6 @@ import json
 import logging
 import random
 import time
-import traceback
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from console.clock import Clock
 from console.config.model import SlackConfig
 from console.config.secret import Secret, scrub
 from console.state import OutboxRow, Store
-from console.state.masking import plain
+from console.state.masking import ScrubFilter, plain
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ class SlackNotifier:
         self._finished = asyncio.Event()
         self._running = False
         self._lock = asyncio.Lock()
-        self._log_filter = _ScrubFilter(self._secrets)
+        self._log_filter = ScrubFilter(self._secrets)
         for logger in (log, logging.getLogger("httpx")):
             logger.addFilter(self._log_filter)
         store.register_secrets(self._secrets)
@@ -244,21 +243,3 @@ def _retry_after(headers: Mapping[str, str]) -> float:
     except (TypeError, ValueError):
         return 1.0
     return max(0.0, moment - time.time())
-
-
-class _ScrubFilter(logging.Filter):
-    """Scrubs secrets out of log records (message and traceback) before any handler."""
-
-    def __init__(self, secrets: list[Secret]) -> None:
-        super().__init__()
-        self._secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = scrub(message, self._secrets)
-        if clean != message:
-            record.msg, record.args = clean, None
-        if record.exc_info:
-            text = "".join(traceback.format_exception(*record.exc_info)).rstrip()
-            record.exc_text, record.exc_info = scrub(text, self._secrets), None
-        return True

@@ -1,7 +1,9 @@
-"""Secrets out of structured data, before it is stored or sent anywhere."""
+"""Secrets out of structured data and log records, before they are stored or sent anywhere."""
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections.abc import Mapping, Sequence
 
 from console.config.secret import Secret, scrub
@@ -20,3 +22,24 @@ def plain(value: object, secrets: Sequence[Secret]) -> object:
     if isinstance(value, list | tuple | set | frozenset):
         return [plain(v, secrets) for v in value]
     return scrub(str(value), list(secrets))
+
+
+class ScrubFilter(logging.Filter):
+    """Scrubs secrets out of log records (message and traceback) before any handler."""
+
+    def __init__(self, secrets: Sequence[Secret]) -> None:
+        super().__init__()
+        self._secrets = list(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = scrub(message, self._secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info:
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+            clean = scrub(text, self._secrets)
+            if clean != text:
+                # Only then: handlers that want the live exception (Sentry's) lose it.
+                record.exc_text, record.exc_info = clean, None
+        return True
