@@ -90,11 +90,12 @@ class S3Store:
     def _s3(self) -> S3Client:
         # Created once, on first use and in the caller's thread: it costs ~100 ms of CPU.
         if self._client is None:
-            import boto3
+            import boto3.session
             from botocore.config import Config
 
             timeout = float(self._config.timeout)
-            self._client = boto3.client(
+            # Its own session: boto3's default one caches whatever credentials it saw first.
+            self._client = boto3.session.Session().client(
                 "s3",
                 endpoint_url=self._config.endpoint_url,
                 region_name=self._config.region,
