@@ -34,7 +34,9 @@ from probes.result import MetricValue, ProbeResult, Status
 # -- helpers (imported by the other engine test files) ------------------------------------
 
 
-def rule(name: str = "high", when: str = "x > 10", severity: str = "P0", **fields: Any) -> RuleConfig:
+def rule(
+    name: str = "high", when: str = "x > 10", severity: str = "P0", **fields: Any
+) -> RuleConfig:
     """A rule as config.toml would give it (`for` and durations as strings work too)."""
     table = {"name": name, "when": when, "severity": severity, "kind": "t"}
     table |= {"summary": "{probe} x is {value}"} | fields
@@ -131,7 +133,11 @@ def test_fires_at_once_without_for_and_resolves_on_a_good_result(clock: FakeCloc
     fired = engine.observe(result(x=11))
     assert kinds(fired) == [EventKind.FIRED]
     occ = fired[0].occurrence
-    assert (occ.state, occ.fired_at, occ.started_at) == (AlertState.FIRING, clock.now(), clock.now())
+    assert (occ.state, occ.fired_at, occ.started_at) == (
+        AlertState.FIRING,
+        clock.now(),
+        clock.now(),
+    )
     assert occ.deadline == clock.now() + 300  # P0 acknowledge deadline
     assert notes(fired) == ["occ1:fire"]  # P0 has no group_wait
     clock.advance(5)

@@ -14,8 +14,9 @@ what in `notify_policy.py`):
   warn level resolves (sending RESOLVE if it paged) and reopens as degraded.
 - Dependencies: while any occurrence of a rule's parent fires, the child is shown
   with `suppressed_by` and notifies nobody. When the parent stops firing, a firing
-  child that never paged waits a fresh group_wait (so it can recover along with
-  its parent) and then pages. Dependency cycles are ignored (they would mute all).
+  child that never paged pages only once a result taken after that still reads bad
+  (and group_wait since it fired has passed): its probe may simply not have
+  reported the recovery yet. Dependency cycles are ignored (they would mute all).
 - Acknowledging works on any open occurrence and mutes it (no FIRE, REPEAT or
   ESCALATE) until resolved or unacknowledged; ACKNOWLEDGE is sent only to a channel
   that heard FIRE. Unacknowledging restores deadline = fired_at + ack_deadline; if
@@ -149,7 +150,8 @@ class AlertEngine:
         track = self._track(occurrence_id)
         if track.occ.ack is None:
             raise AlertError(f"{_name(track.occ)} is not acknowledged")
-        track.occ = replace(track.occ, ack=None, deadline=self._deadline(track.occ))
+        owned_by_nobody = replace(track.occ, ack=None)
+        track.occ = replace(owned_by_nobody, deadline=self._deadline(owned_by_nobody))
         return AlertEvent(EventKind.UNACKNOWLEDGED, track.occ, self._clock.now(), by)
 
     def add_silence(self, silence: Silence) -> list[AlertEvent]:
@@ -195,6 +197,8 @@ class AlertEngine:
         self, rule: RuleConfig, result: ProbeResult, at: Level, now: float
     ) -> list[AlertEvent]:
         track = self._tracks.get((rule.name, result.name))
+        if track is not None and at is Level.BAD:
+            track.held = False
         if track is None:
             if at is Level.GOOD:
                 return []
@@ -262,7 +266,7 @@ class AlertEngine:
         track.bad()
         track.notify_after = now + self._wait(occ)
         sent: tuple[Notification, ...] = ()
-        if self._policy.fire_due(occ, track.notify_after, now):
+        if self._policy.fire_due(occ, track.may_page(now)):
             occ, fire = self._policy.fire(occ, now)
             sent = (fire,)
         track.occ = occ
@@ -322,9 +326,9 @@ class AlertEngine:
         if parent != occ.suppressed_by:
             note = f"{parent or occ.suppressed_by} {'firing' if parent else 'no longer firing'}"
             occ = replace(occ, suppressed_by=parent)
-            if parent is None and track.notify_after is not None:
-                # Freed by the parent's recovery: give the child time to recover with it.
-                track.notify_after = max(track.notify_after, now + self._wait(occ))
+            # Freed by its parent's recovery, a child is likely recovering too (its own
+            # probe may not have reported since): it pages only on fresh evidence.
+            track.held = parent is None
             kind = EventKind.SUPPRESSED if parent else EventKind.UNSUPPRESSED
             events.append(AlertEvent(kind, occ, now, note=note))
         track.occ = occ
@@ -334,7 +338,7 @@ class AlertEngine:
         """FIRE once group_wait has passed, then ESCALATE and REPEAT when due."""
         policy = self._policy
         events: list[AlertEvent] = []
-        if policy.fire_due(track.occ, track.notify_after, now):
+        if policy.fire_due(track.occ, track.may_page(now)):
             track.occ, sent = policy.fire(track.occ, now)
             events.append(AlertEvent(EventKind.NOTIFIED, track.occ, now, notifications=(sent,)))
         if policy.escalation_due(track.occ, now):

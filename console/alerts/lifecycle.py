@@ -82,6 +82,10 @@ class Track:
     # The last good reading while firing was at warn level: resolving reopens degraded.
     warn: Reading | None = None
     notify_after: float | None = None  # no FIRE before (group_wait)
+    held: bool = False  # freed from suppression: no FIRE before a fresh bad result
+
+    def may_page(self, now: float) -> bool:
+        return not self.held and self.notify_after is not None and now >= self.notify_after
 
     def fire_ready(self, now: float) -> bool:
         return (

@@ -35,12 +35,12 @@ class NotifyPolicy:
         """Owned, silenced or behind a firing parent: nothing but RESOLVE/ACKNOWLEDGE."""
         return occ.ack is not None or occ.silenced_by is not None or occ.suppressed_by is not None
 
-    def fire_due(self, occ: Occurrence, notify_after: float | None, now: float) -> bool:
+    def fire_due(self, occ: Occurrence, waited: bool) -> bool:
+        """`waited`: group_wait has passed and nothing else holds the first page back."""
         return (
             _paging(occ)
             and not occ.notified
-            and notify_after is not None
-            and now >= notify_after
+            and waited
             and self.allowed(occ.severity)
             and not self.muted(occ)
         )
