@@ -79,7 +79,9 @@ async def test_unexpected_body_is_critical(
     http_server: HandlerServer, clients: HttpClients
 ) -> None:
     http_server.routes["/health"] = Reply(200, "degraded")
-    api = probe(clients, f"{http_server.url}/health", expect_body="healthy", expect_status=(200, 204))
+    api = probe(
+        clients, f"{http_server.url}/health", expect_body="healthy", expect_status=(200, 204)
+    )
     result = await api.run()
     assert result.status is Status.CRITICAL
     assert result.metrics["status_ok"] is True and result.metrics["body_ok"] is False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 
@@ -161,7 +162,7 @@ async def test_consecutive_failures_back_off_up_to_4x_and_success_resets() -> No
         await results.wait_for("flaky", 8, within=5)
     finally:
         await scheduler.stop()
-    gaps = [round((b - a) / probe.interval, 1) for a, b in zip(probe.starts, probe.starts[1:])]
+    gaps = [round((b - a) / probe.interval, 1) for a, b in itertools.pairwise(probe.starts)]
     # After failure 1 on time, then 2x, 4x, capped at 4x; after the first success, 1x again.
     assert gaps[:6] == pytest.approx([1, 2, 4, 4, 4, 1], abs=0.3)
 

@@ -85,7 +85,9 @@ async def test_a_quiet_baseline_does_not_divide_by_zero(
     assert metrics["spike_ratio"] == pytest.approx(60.0)
 
 
-async def test_project_id_is_looked_up_once(sentry_server: SentryFake, clients: HttpClients) -> None:
+async def test_project_id_is_looked_up_once(
+    sentry_server: SentryFake, clients: HttpClients
+) -> None:
     probe = sentry(clients, sentry_server)
     await probe.run()
     await probe.run()
