@@ -6,7 +6,7 @@ tested from a hand-written snapshot as well as from a live server.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,7 +161,7 @@ class Sampler:
         else:
             metrics["cache_hit_ratio"] = hits / (hits + reads)
 
-    def tables(self, at: float, rows: list[Mapping[str, Any]]) -> TableSample:
+    def tables(self, at: float, rows: Sequence[Mapping[str, Any]]) -> TableSample:
         """Metrics from the critical-tables statement taken at monotonic time `at`."""
         sample = TableSample()
         worst = 0.0

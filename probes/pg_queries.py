@@ -13,7 +13,10 @@ PING = "SELECT 1"
 
 # Run once per connection. Session settings are set server-side here rather than
 # as a startup `options` packet: that would override the operator's PGOPTIONS,
-# and PgBouncer rejects it. The probe still bounds every statement client-side.
+# and PgBouncer rejects it. Behind PgBouncer transaction pooling they land on the
+# server connection that ran this statement (pools are per role and database,
+# so only the probe's own pool); `ALTER ROLE ... SET` makes them hold for every
+# statement. The probe bounds every statement client-side as well.
 SESSION = """
 SELECT json_build_object(
   'version', current_setting('server_version_num')::int,

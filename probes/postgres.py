@@ -169,8 +169,12 @@ class PostgresProbe:
         try:
             async with asyncio.timeout_at(deadline):
                 return json.loads(await session.fetch_value(query, *args))
+        except TimeoutError:
+            await self._drop()  # the statement may still be in flight
+            raise
         except Exception:
-            if not session.usable or asyncio.get_running_loop().time() >= deadline:
+            # A server error (lock or statement timeout) leaves the session usable.
+            if not session.usable:
                 await self._drop()
             raise
 

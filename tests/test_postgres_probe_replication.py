@@ -141,7 +141,6 @@ async def test_inactive_slot_and_failing_archiver(pair: Pair, driver: Driver) ->
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("SELECT pg_drop_replication_slot(%s)", [f"forgotten_{driver}"])
     assert after.metrics["inactive_slots"] == 1
-    retained = after.metrics["slot_retained_bytes"]
-    assert isinstance(retained, int | float) and retained > before.metrics["slot_retained_bytes"]
+    assert after.metrics["slot_retained_bytes"] > before.metrics["slot_retained_bytes"]  # type: ignore[operator]
     assert after.metrics["archiver_failed_count"] >= 1  # type: ignore[operator]
     assert after.metrics["archiver_failures_delta"] >= 1  # type: ignore[operator]
