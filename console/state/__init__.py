@@ -14,9 +14,10 @@ from console.state.records import (
     SchemaTooNewError,
     StateError,
 )
-from console.state.store import Store
+from console.state.store import ENGINE_LEASE, Store, open_store
 
 __all__ = [
+    "ENGINE_LEASE",
     "AmbiguousIdError",
     "AuditEntry",
     "BackupRecord",
@@ -29,5 +30,6 @@ __all__ = [
     "SchemaTooNewError",
     "StateError",
     "Store",
+    "open_store",
     "operator_identity",
 ]

@@ -15,7 +15,7 @@ from typing import cast
 
 from console.alerts.model import Acknowledgement, AlertState, Matcher, Occurrence, Silence
 from console.clock import Clock, SystemClock
-from console.config.model import Severity
+from console.config.model import Config, Severity
 from console.state.audit import AuditLog
 from console.state.db import Database, connect, loads_object
 from console.state.migrations import migrate
@@ -31,6 +31,7 @@ from console.state.records import (
 from probes.result import MetricValue
 
 MIN_PREFIX = 6
+ENGINE_LEASE = "engine"  # held by the one process that runs the alert engine and notifier
 
 _OCCURRENCE_COLUMNS = (
     "id, rule, probe, severity, state, summary, started_at, fired_at, resolved_at, value, "
@@ -253,6 +254,13 @@ class Store(Outbox, AuditLog, Operations, Database):
             (name, self.clock.now()),
         )
         return str(rows[0]["holder"]) if rows else None
+
+
+def open_store(config: Config, clock: Clock | None = None) -> Store:
+    """The configured state file, with every configured secret registered for scrubbing."""
+    store = Store.open(config.console.state_path, clock)
+    store.register_secrets(config.secrets())
+    return store
 
 
 def _metric(text: str) -> MetricValue:
