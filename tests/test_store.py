@@ -396,3 +396,11 @@ def test_operator_identity() -> None:
     env = {"USER": "bob", "SSH_CONNECTION": "203.0.113.5 50022 10.0.0.2 22"}
     assert operator_identity(None, env) == "bob (ssh 203.0.113.5)"
     assert operator_identity("  ", env) == "bob (ssh 203.0.113.5)"
+
+
+def test_state_notify_telemetry_never_import_textual() -> None:
+    code = (
+        "import sys, console.state, console.notify.slack, console.telemetry; "
+        "sys.exit('textual' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=60).returncode == 0
