@@ -190,7 +190,8 @@ class ToolProcess:
         size = self._stderr.tell()
         self._stderr.seek(max(0, size - 4096))
         lines = [ln.strip() for ln in self._stderr.read().decode(errors="replace").splitlines()]
-        errors = [ln for ln in lines if ln and "warning:" not in ln.lower()]
+        # "pg_dump: error: ..." says what went wrong; "detail:"/"hint:" lines follow it.
+        errors = [ln for ln in lines if "error:" in ln.lower()] or [ln for ln in lines if ln]
         return (errors or [""])[-1][:300]
 
     def __enter__(self) -> ToolProcess:
