@@ -1,0 +1,211 @@
+"""What the go-live probes (vitals, funnel, support) read from: aggregate SQL or JSON over HTTP.
+
+- `SqlSource`: one long-lived psycopg connection per probe, opened on first use and
+  replaced once broken. The session is read-only with a `statement_timeout` under
+  the probe's timeout, `application_name=warroom`, no prepared statements (PgBouncer
+  transaction pooling). Identifiers from the configuration are quoted with
+  `psycopg.sql`; values are always query parameters.
+- `fetch_json`: one GET with the probe's headers, errors mapped to one line each.
+
+Both raise `SourceError` only; `measure` turns that (or any surprise) into a
+`ProbeResult`, so a probe's `run` never raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg import errors, sql
+
+from console.config.durations import format_duration
+from console.config.golive import table_parts
+from console.config.model import EventsTable
+from console.config.secret import Secret, scrub
+from probes.pg_driver import APPLICATION_NAME
+from probes.result import MetricValue, ProbeResult, Status, failure, one_line
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETRY_AFTER = 60.0
+
+# Session settings are set by a statement, not a startup `options` packet: that
+# would override the operator's PGOPTIONS, and PgBouncer rejects it.
+_SESSION = sql.SQL(
+    "SELECT set_config('default_transaction_read_only', 'on', false),"
+    " set_config('statement_timeout', %s, false),"
+    " set_config('lock_timeout', %s, false)"
+)
+# Errors that mean "the configuration or the grants are wrong", not "the server is down".
+_CONFIG_ERRORS = (
+    errors.InsufficientPrivilege,
+    errors.UndefinedTable,
+    errors.UndefinedColumn,
+    errors.InvalidSchemaName,
+    errors.DatatypeMismatch,
+    errors.UndefinedFunction,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    metrics: dict[str, MetricValue]
+    detail: dict[str, Any] = field(default_factory=dict)
+    unavailable: tuple[str, ...] = ()  # metrics this source cannot provide ("limited view")
+
+
+class SourceError(Exception):
+    def __init__(self, message: str, status: Status = Status.DOWN) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RateLimited(SourceError):
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, Status.UNKNOWN)
+        self.retry_after = retry_after
+
+
+def events_sql(template: str, source: EventsTable, **columns: str) -> sql.Composed:
+    """`template` with `{table}`, `{name}`, `{time}` and `columns` as quoted identifiers."""
+    return sql.SQL(template).format(
+        table=sql.Identifier(*table_parts(source.table)),
+        name=sql.Identifier(source.name_column),
+        time=sql.Identifier(source.time_column),
+        **{key: sql.Identifier(column) for key, column in columns.items()},
+    )
+
+
+class SqlSource:
+    def __init__(self, dsn: Secret, timeout: float) -> None:
+        self._dsn = dsn
+        self._timeout = timeout
+        # The server gives up a little before the client does, so a slow query
+        # reads "statement timeout" rather than an unexplained client timeout.
+        self._statement_ms = max(100, int(timeout * 800))
+        self._conn: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
+
+    async def fetch(
+        self, query: sql.Composed, params: Sequence[Any] | Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        try:
+            async with asyncio.timeout(self._timeout):
+                conn = await self._connection()
+                cursor = await conn.execute(query, params)
+                return await cursor.fetchall()
+        except TimeoutError:
+            await self.close()  # a query may still be in flight on it
+            raise SourceError(
+                f"no answer from the database within {format_duration(self._timeout)}"
+            ) from None
+        except asyncio.CancelledError:
+            await self.close()
+            raise
+        except errors.QueryCanceled as exc:
+            raise SourceError(self._line(exc), Status.DOWN) from None
+        except _CONFIG_ERRORS as exc:
+            raise SourceError(self._line(exc), Status.UNKNOWN) from None
+        except psycopg.Error as exc:
+            if self._conn is not None and (self._conn.broken or self._conn.closed):
+                await self.close()
+            raise SourceError(self._line(exc), Status.DOWN) from None
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            # psycopg's close() ends the libpq connection without waiting on the server.
+            await conn.close()
+
+    async def _connection(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        if self._conn is not None and not (self._conn.broken or self._conn.closed):
+            return self._conn
+        await self.close()
+        conn = await psycopg.AsyncConnection.connect(
+            self._dsn.reveal(),
+            autocommit=True,
+            prepare_threshold=None,
+            application_name=APPLICATION_NAME,
+        )
+        try:
+            limit = f"{self._statement_ms}ms"
+            await conn.execute(_SESSION, (limit, limit))
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        return conn
+
+    def _line(self, exc: BaseException) -> str:
+        return scrub(one_line(exc), [self._dsn])
+
+
+async def fetch_json(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    service: str,
+    headers: Mapping[str, str],
+    params: Mapping[str, str] | None = None,
+    timeout: float,
+) -> Any:
+    """The decoded JSON body of a 200 answer; `SourceError` naming `service` otherwise.
+
+    A 429 raises with `retry_after` seconds set, so the caller can hold off.
+    """
+    try:
+        response = await client.get(url, params=params, headers=headers, timeout=timeout)
+    except httpx.TimeoutException:
+        raise SourceError(f"{service} did not answer within {format_duration(timeout)}") from None
+    except httpx.HTTPError as exc:
+        # httpx errors name the URL at most, never the Authorization header.
+        raise SourceError(f"cannot reach {service}: {one_line(exc)}") from None
+    code = response.status_code
+    if code in (401, 403):
+        raise SourceError(
+            f"{service} refused the credentials (HTTP {code}): wrong, revoked or not allowed",
+            Status.UNKNOWN,
+        )
+    if code == 429:
+        raise RateLimited(f"rate limited by {service} (HTTP 429)", _retry_after(response))
+    if code >= 500:
+        raise SourceError(f"{service} error HTTP {code}")
+    if code != 200:
+        raise SourceError(f"unexpected HTTP {code} from {service}", Status.UNKNOWN)
+    try:
+        return response.json()
+    except ValueError:
+        raise SourceError(f"malformed JSON from {service}", Status.UNKNOWN) from None
+
+
+def _retry_after(response: httpx.Response) -> float:
+    # Zendesk sends whole seconds; anything else gets the default pause.
+    value = response.headers.get("retry-after", "").strip()
+    return float(value) if value.isdigit() else DEFAULT_RETRY_AFTER
+
+
+async def measure(name: str, kind: str, run: Callable[[], Awaitable[Measurement]]) -> ProbeResult:
+    """Run one measurement: an ok result with its metrics, or a failure with one line."""
+    started = time.monotonic()
+    try:
+        measured = await run()
+    except SourceError as exc:
+        return failure(name, kind, started, str(exc), exc.status)
+    except Exception as exc:  # a bug must cost one probe its data, not the console its loop
+        log.exception("%s probe %s failed unexpectedly", kind, name)
+        return failure(name, kind, started, f"probe error: {one_line(exc)}", Status.UNKNOWN)
+    return ProbeResult(
+        name=name,
+        kind=kind,
+        status=Status.OK,
+        observed_at=time.time(),
+        duration=time.monotonic() - started,
+        metrics=measured.metrics,
+        detail=measured.detail,
+        unavailable=measured.unavailable,
+    )
