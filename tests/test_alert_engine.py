@@ -53,7 +53,11 @@ BUILTIN = tuple(builtin(t["name"]) for t in DEFAULT_RULES)
 
 
 def result(
-    probe: str = "db", status: Status = Status.OK, error: str | None = None, **metrics: MetricValue
+    probe: str = "db",
+    *,
+    status: Status = Status.OK,
+    error: str | None = None,
+    **metrics: MetricValue,
 ) -> ProbeResult:
     return ProbeResult(probe, "t", status, 0.0, 0.01, metrics, error=error)
 
@@ -65,9 +69,11 @@ def make(
     probes: Mapping[str, str] | None = None,
     min_severity: Severity | None = "P2",
     alerts: AlertsConfig | None = None,
+    first_id: int = 1,
     **options: Any,
 ) -> AlertEngine:
-    ids = iter(range(1, 1_000_000))
+    """An engine with readable ids: occ1, occ2, ... (from `first_id`)."""
+    ids = iter(range(first_id, 1_000_000))
     return AlertEngine(
         tuple(rules),
         alerts or AlertsConfig(),
@@ -276,13 +282,15 @@ def test_summary_value_and_threshold_come_from_the_reading(clock: FakeClock) -> 
     avail = rule("avail", "availability < availability_target", summary="{probe}: {value}")
     down = rule("down", "not up", summary="{probe} unreachable: {error}")
     engine = make([lag, avail, down], clock)
-    metrics: dict[str, MetricValue] = {
-        "replication_lag_seconds": 400,
-        "availability": 0.9,
-        "availability_target": 0.995,
-        "up": False,
-    }
-    events = engine.observe(result(status=Status.CRITICAL, error="boom", **metrics))
+    reading = result(
+        status=Status.CRITICAL,
+        error="boom",
+        replication_lag_seconds=400,
+        availability=0.9,
+        availability_target=0.995,
+        up=False,
+    )
+    events = engine.observe(reading)
     by_rule = {e.occurrence.rule: e.occurrence for e in events}
     assert by_rule["lag"].value == 400.0
     assert by_rule["lag"].threshold == 300.0

@@ -21,9 +21,6 @@ from console.config.model import AlertsConfig, Duration
 from probes.result import MetricValue, ProbeResult, Status
 from tests.test_alert_engine import BUILTIN, Recorder, kinds, make, notes, result, rule
 
-BAD = {"x": 11}
-GOOD = {"x": 1}
-
 
 def silence(sid: str, start: float, end: float, **match: str) -> Silence:
     return Silence(sid, Matcher(**match), start, end, "ana", "maintenance")
@@ -34,7 +31,7 @@ def silence(sid: str, start: float, end: float, **match: str) -> Silence:
 
 def test_group_wait_delays_the_first_fire(clock: FakeClock) -> None:
     engine = make([rule(severity="P1")], clock)
-    assert notes(engine.observe(result(**BAD))) == []
+    assert notes(engine.observe(result(x=11))) == []
     clock.advance(9)
     assert engine.tick() == []
     clock.advance(1)
@@ -47,9 +44,9 @@ def test_group_wait_delays_the_first_fire(clock: FakeClock) -> None:
 
 def test_an_alert_resolving_inside_group_wait_never_notifies(clock: FakeClock) -> None:
     engine = make([rule(severity="P1")], clock)
-    engine.observe(result(**BAD))
+    engine.observe(result(x=11))
     clock.advance(5)
-    resolved = engine.observe(result(**GOOD))
+    resolved = engine.observe(result(x=1))
     assert kinds(resolved) == [EventKind.RESOLVED]
     assert notes(resolved) == []
     clock.advance(60)
@@ -66,10 +63,10 @@ def test_severity_below_the_minimum_never_notifies(
     rules = [rule(f"p{i}", severity=f"P{i}") for i in range(3)]
     engine = make(rules, clock, min_severity=minimum)  # type: ignore[arg-type]
     recorder = Recorder()
-    recorder.take(engine.observe(result(**BAD)))
+    recorder.take(engine.observe(result(x=11)))
     clock.advance(86400 * 2)  # past every deadline and repeat
     recorder.take(engine.tick())
-    recorder.take(engine.observe(result(**GOOD)))
+    recorder.take(engine.observe(result(x=1)))
     fires = {n.occurrence.rule for n in recorder.sent(NotificationKind.FIRE)}
     resolves = {n.occurrence.rule for n in recorder.sent(NotificationKind.RESOLVE)}
     assert fires == resolves == paged
@@ -110,7 +107,7 @@ def test_clear_after_absorbs_flapping(clock: FakeClock) -> None:
     engine = make([rule(clear_after="5m", severity="P1")], clock)
     recorder = Recorder()
     for i in range(60):
-        recorder.take(engine.observe(result(**(BAD if i % 3 else GOOD))))
+        recorder.take(engine.observe(result(x=11 if i % 3 else 1)))
         clock.advance(7)
         recorder.take(engine.tick())
     assert list(recorder.outbox) == ["occ1:fire"]
@@ -122,7 +119,7 @@ def test_clear_after_absorbs_flapping(clock: FakeClock) -> None:
 def test_acknowledge_owns_it_and_stops_repeats(clock: FakeClock) -> None:
     alerts = AlertsConfig(repeat_interval=Duration(600))
     engine = make([rule()], clock, alerts=alerts)
-    occ = engine.observe(result(**BAD))[0].occurrence
+    occ = engine.observe(result(x=11))[0].occurrence
     clock.advance(30)
     event = engine.acknowledge(occ.id, "ana", "on it")
     assert (event.kind, event.actor, event.note) == (EventKind.ACKNOWLEDGED, "ana", "on it")
@@ -132,12 +129,12 @@ def test_acknowledge_owns_it_and_stops_repeats(clock: FakeClock) -> None:
     assert notes([event]) == ["occ1:acknowledge:ana"]
     clock.advance(3600)
     assert engine.tick() == []  # no repeat, no escalation
-    assert notes(engine.observe(result(**GOOD))) == ["occ1:resolve"]
+    assert notes(engine.observe(result(x=1))) == ["occ1:resolve"]
 
 
 def test_acknowledge_refusals(clock: FakeClock) -> None:
     engine = make([rule()], clock)
-    occ = engine.observe(result(**BAD))[0].occurrence
+    occ = engine.observe(result(x=11))[0].occurrence
     with pytest.raises(AlertError, match="no open alert"):
         engine.acknowledge("nope", "ana")
     with pytest.raises(AlertError, match="not acknowledged"):
@@ -145,7 +142,7 @@ def test_acknowledge_refusals(clock: FakeClock) -> None:
     engine.acknowledge(occ.id, "ana")
     with pytest.raises(AlertError, match="already acknowledged by ana"):
         engine.acknowledge(occ.id, "bo")
-    engine.observe(result(**GOOD))
+    engine.observe(result(x=1))
     with pytest.raises(AlertError, match="no open alert"):
         engine.acknowledge(occ.id, "ana")
     assert issubclass(AlertError, ValueError)
@@ -153,11 +150,11 @@ def test_acknowledge_refusals(clock: FakeClock) -> None:
 
 def test_a_refire_after_an_acknowledged_resolve_is_unacknowledged(clock: FakeClock) -> None:
     engine = make([rule()], clock)
-    first = engine.observe(result(**BAD))[0].occurrence
+    first = engine.observe(result(x=11))[0].occurrence
     engine.acknowledge(first.id, "ana")
-    engine.observe(result(**GOOD))
+    engine.observe(result(x=1))
     clock.advance(60)
-    refired = engine.observe(result(**BAD))
+    refired = engine.observe(result(x=11))
     occ = refired[0].occurrence
     assert occ.id != first.id
     assert occ.ack is None
@@ -167,19 +164,19 @@ def test_a_refire_after_an_acknowledged_resolve_is_unacknowledged(clock: FakeClo
 
 def test_no_acknowledge_notification_when_off_or_never_paged(clock: FakeClock) -> None:
     quiet = make([rule()], clock, notify_acknowledged=False)
-    occ = quiet.observe(result(**BAD))[0].occurrence
+    occ = quiet.observe(result(x=11))[0].occurrence
     assert quiet.acknowledge(occ.id, "ana").notifications == ()
     waiting = make([rule(severity="P1")], clock)
-    occ = waiting.observe(result(**BAD))[0].occurrence
+    occ = waiting.observe(result(x=11))[0].occurrence
     assert waiting.acknowledge(occ.id, "ana").notifications == ()  # inside group_wait
     clock.advance(60)
     assert waiting.tick() == []  # owned before anyone was paged: no FIRE
-    assert notes(waiting.observe(result(**GOOD))) == []  # and so no RESOLVE
+    assert notes(waiting.observe(result(x=1))) == []  # and so no RESOLVE
 
 
 def test_unacknowledge_restores_the_deadline_and_escalates_if_past(clock: FakeClock) -> None:
     engine = make([rule()], clock, escalation_mentions={"P0": "@oncall-lead"})
-    occ = engine.observe(result(**BAD))[0].occurrence
+    occ = engine.observe(result(x=11))[0].occurrence
     engine.acknowledge(occ.id, "ana")
     clock.advance(100)
     back = engine.unacknowledge(occ.id, "ana")
@@ -205,7 +202,7 @@ def test_deadline_escalates_once(clock: FakeClock) -> None:
         channel_mentions={"P0": "@here"},
         escalation_mentions={"P0": "@lead"},
     )
-    fired = engine.observe(result(**BAD))
+    fired = engine.observe(result(x=11))
     assert fired[0].notifications[0].mentions == "@here"
     clock.advance(299)
     assert engine.tick() == []
@@ -222,7 +219,7 @@ def test_deadline_escalates_once(clock: FakeClock) -> None:
 def test_repeats_for_firing_unacknowledged_alerts(clock: FakeClock) -> None:
     alerts = AlertsConfig(ack_deadline={"P2": Duration(10**9)}, repeat_interval=Duration(3600))
     engine = make([rule(severity="P2")], clock, alerts=alerts, channel_mentions={"P2": "@p2"})
-    engine.observe(result(**BAD))
+    engine.observe(result(x=11))
     clock.advance(10)
     assert notes(engine.tick()) == ["occ1:fire"]
     keys = []
@@ -237,7 +234,7 @@ def test_repeats_for_firing_unacknowledged_alerts(clock: FakeClock) -> None:
 
 def test_missing_severities_mean_no_deadline_and_no_group_wait(clock: FakeClock) -> None:
     engine = make([rule(severity="P1")], clock, alerts=AlertsConfig(ack_deadline={}, group_wait={}))
-    fired = engine.observe(result(**BAD))
+    fired = engine.observe(result(x=11))
     assert fired[0].occurrence.deadline is None
     assert notes(fired) == ["occ1:fire"]
 
@@ -249,7 +246,7 @@ def test_silence_hides_notifications_until_it_expires(clock: FakeClock) -> None:
     engine = make([rule()], clock)
     now = clock.now()
     assert engine.add_silence(silence("s1", now, now + 600, rule="high")) == []
-    fired = engine.observe(result(**BAD))
+    fired = engine.observe(result(x=11))
     assert kinds(fired) == [EventKind.FIRED]
     assert fired[0].occurrence.silenced_by == "s1"
     assert notes(fired) == []
@@ -265,8 +262,8 @@ def test_silence_hides_notifications_until_it_expires(clock: FakeClock) -> None:
 
 def test_silencing_an_open_alert_and_lifting_it(clock: FakeClock) -> None:
     engine = make([rule(severity="P1")], clock)
-    engine.observe(result("db", **BAD))
-    engine.observe(result("api", **BAD))
+    engine.observe(result("db", x=11))
+    engine.observe(result("api", x=11))
     now = clock.now()
     silenced = engine.add_silence(silence("s1", now, now + 3600, probe="db", severity="P1"))
     assert [(e.kind, e.occurrence.probe, e.actor) for e in silenced] == [
@@ -287,7 +284,7 @@ def test_silencing_an_open_alert_and_lifting_it(clock: FakeClock) -> None:
 
 def test_a_future_silence_starts_on_time(clock: FakeClock) -> None:
     engine = make([rule(severity="P2")], clock)
-    engine.observe(result(**BAD))
+    engine.observe(result(x=11))
     now = clock.now()
     assert engine.add_silence(silence("s1", now + 5, now + 60)) == []
     assert [s.id for s in engine.silences()] == ["s1"]
@@ -299,16 +296,16 @@ def test_a_future_silence_starts_on_time(clock: FakeClock) -> None:
 
 def test_a_silenced_alert_that_paged_still_resolves_loudly(clock: FakeClock) -> None:
     engine = make([rule()], clock)
-    engine.observe(result(**BAD))
+    engine.observe(result(x=11))
     now = clock.now()
     engine.add_silence(silence("s1", now, now + 600))
-    resolved = engine.observe(result(**GOOD))
+    resolved = engine.observe(result(x=1))
     assert notes(resolved) == ["occ1:resolve"]
 
 
 def test_overlapping_silences_hand_over(clock: FakeClock) -> None:
     engine = make([rule(severity="P2")], clock)
-    engine.observe(result(**BAD))
+    engine.observe(result(x=11))
     now = clock.now()
     engine.add_silence(silence("short", now, now + 60))
     engine.add_silence(silence("long", now, now + 600))
@@ -325,16 +322,16 @@ def test_a_firing_parent_suppresses_its_children(clock: FakeClock) -> None:
     parent = rule("parent", "not up")
     child = rule("child", severity="P1", depends_on="parent")
     engine = make([child, parent], clock)
-    events = engine.observe(result(up=False, **BAD))
+    events = engine.observe(result(up=False, x=11))
     assert [e.occurrence.rule for e in events] == ["parent", "child"]  # parents first
     assert events[1].occurrence.suppressed_by == "parent"
     clock.advance(600)
     assert EventKind.NOTIFIED not in kinds(engine.tick())
-    recovered = engine.observe(result(up=True, **BAD))
+    recovered = engine.observe(result(up=True, x=11))
     assert kinds(recovered) == [EventKind.RESOLVED, EventKind.UNSUPPRESSED]
     clock.advance(600)
     assert engine.tick() == []  # its probe may not have seen the recovery yet
-    assert notes(engine.observe(result(up=True, **BAD))) == ["occ2:fire"]
+    assert notes(engine.observe(result(up=True, x=11))) == ["occ2:fire"]
 
 
 def test_a_freed_child_that_recovers_never_pages(clock: FakeClock) -> None:
@@ -342,12 +339,12 @@ def test_a_freed_child_that_recovers_never_pages(clock: FakeClock) -> None:
     child = rule("child", severity="P1", depends_on="parent", successes=2)
     engine = make([parent, child], clock, probes={"db": "t", "api": "t"})
     engine.observe(result("db", up=False))
-    engine.observe(result("api", **BAD))
+    engine.observe(result("api", x=11))
     clock.advance(60)
     engine.observe(result("db", up=True))
     for _ in range(3):
         clock.advance(60)
-        events = engine.tick() + engine.observe(result("api", **GOOD))
+        events = engine.tick() + engine.observe(result("api", x=1))
         assert notes(events) == []
     assert engine.open_occurrences() == []
 
@@ -356,9 +353,9 @@ def test_a_parent_firing_later_suppresses_a_child_inside_group_wait(clock: FakeC
     parent = rule("parent", "not up", failures=2)
     child = rule("child", severity="P1", depends_on="parent")
     engine = make([parent, child], clock)
-    engine.observe(result(up=False, **BAD))
+    engine.observe(result(up=False, x=11))
     clock.advance(5)
-    events = engine.observe(result(up=False, **BAD))
+    events = engine.observe(result(up=False, x=11))
     assert kinds(events) == [EventKind.FIRED, EventKind.SUPPRESSED]
     assert notes(events) == ["occ1:fire"]
 
@@ -432,7 +429,7 @@ def _restart(
 def test_restore_keeps_ack_deadline_and_notified(clock: FakeClock) -> None:
     engine = make([rule(), rule("slow", severity="P1")], clock)
     recorder = Recorder()
-    recorder.take(engine.observe(result(**BAD)))
+    recorder.take(engine.observe(result(x=11)))
     acked = next(o for o in recorder.open() if o.rule == "high")
     recorder.take([engine.acknowledge(acked.id, "ana")])
     clock.advance(5)
@@ -446,7 +443,7 @@ def test_restore_keeps_ack_deadline_and_notified(clock: FakeClock) -> None:
     engine = _restart(recorder, clock, engine)
     clock.advance(7200)  # the P1 deadline, counted from before the restarts
     assert notes(recorder.take(engine.tick())) == ["occ2:escalate"]
-    recorder.take(engine.observe(result(**GOOD)))
+    recorder.take(engine.observe(result(x=1)))
     assert sorted(n.key for n in recorder.sent(NotificationKind.RESOLVE)) == [
         "occ1:resolve",
         "occ2:resolve",
@@ -460,7 +457,7 @@ def test_a_lost_write_is_caught_by_the_outbox_key(clock: FakeClock) -> None:
     restored engine decides the same FIRE again and the outbox refuses it by key."""
     engine = make([rule(severity="P1")], clock)
     recorder = Recorder()
-    recorder.take(engine.observe(result(**BAD)))
+    recorder.take(engine.observe(result(x=11)))
     stale = recorder.open()
     clock.advance(10)
     recorder.take(engine.tick())
@@ -477,4 +474,4 @@ def test_restore_brings_silences_back(clock: FakeClock) -> None:
     lifted = replace(silence("old", now - 60, now + 60), lifted_at=now)
     engine.restore([], [silence("s1", now, now + 60), lifted, silence("over", now - 60, now)])
     assert [s.id for s in engine.silences()] == ["s1"]
-    assert notes(engine.observe(result(**BAD))) == []
+    assert notes(engine.observe(result(x=11))) == []
