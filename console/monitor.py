@@ -1,4 +1,4 @@
-"""The Monitor: probes in, alert state out, for the console and the headless agent alike.
+r"""The Monitor: probes in, alert state out, for the console and the headless agent alike.
 
     Scheduler --ProbeResult--> Monitor --> History (sparklines)
                                   |-----> AlertEngine (pure) --AlertEvent--> Store (SQLite WAL)
@@ -272,8 +272,10 @@ class Monitor:
             return
         from console.notify.slack import SlackNotifier
 
+        # Delivery paces real requests (1/s, Retry-After), so it runs on real time even
+        # when the engine runs on a test's fake clock.
         self._notifier = SlackNotifier(
-            self.store, self.config.slack, self.config.secrets(), self.clock, self.holder
+            self.store, self.config.slack, self.config.secrets(), SystemClock(), self.holder
         )
         self._tasks.append(asyncio.create_task(self._notifier.run(), name="warroom-slack"))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
+from dataclasses import asdict
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ def write_config(tmp_path: Path, webhook: str) -> Config:
 [console]
 environment = "test"
 operator = "alice"
-state_path = "{tmp_path / 'state.sqlite3'}"
+state_path = "{tmp_path / "state.sqlite3"}"
 
 [postgres.main]
 dsn = "postgresql://app:{DSN_PASSWORD}@127.0.0.1:1/app"
@@ -110,7 +111,7 @@ async def test_database_down_pages_once_ack_then_resolve(rig: Rig, demo_api: Dem
     assert len(messages) == 3, kinds  # fire, acknowledge, resolve: nothing twice
     assert all("text" in m for m in messages)
     assert DSN_PASSWORD not in json.dumps(messages)
-    audit = json.dumps([vars(a) for a in monitor.store.audit_entries()], default=str)
+    audit = json.dumps([asdict(a) for a in monitor.store.audit_entries()], default=str)
     assert DSN_PASSWORD not in audit and "ack" in audit
 
 
