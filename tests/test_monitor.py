@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from dataclasses import asdict
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
