@@ -124,11 +124,14 @@ class LocalDestination:
         self.description = str(root)
         self.root = root
 
-    def _directory(self, key: str) -> Path:
+    def _existing_root(self) -> Path:
         if not self.root.is_dir():
             # Never create it: a missing directory is usually an unmounted backup disk.
             raise DestinationError(f"backup directory {self.root} does not exist")
-        target = (self.root / key).parent
+        return self.root
+
+    def _directory(self, key: str) -> Path:
+        target = (self._existing_root() / key).parent
         target.mkdir(exist_ok=True)
         return target
 
@@ -158,17 +161,15 @@ class LocalDestination:
         _fsync_dir(self.root)
 
     def objects(self) -> list[StoredObject]:
-        if not self.root.is_dir():
-            raise DestinationError(f"backup directory {self.root} does not exist")
         return [
             StoredObject(entry.name, entry.stat().st_size)
-            for entry in os.scandir(self.root)
+            for entry in os.scandir(self._existing_root())
             if entry.is_file() and not entry.name.startswith(".")
         ]
 
     def sweep(self, is_stale: Callable[[str], bool]) -> list[str]:
         removed: list[str] = []
-        for entry in os.scandir(self.root):
+        for entry in os.scandir(self._existing_root()):
             name = entry.name
             if name.startswith(".") and _PARTIAL in name:
                 key = name[1 : name.rindex(_PARTIAL)]
