@@ -10,10 +10,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-from console.config.model import Config, PostgresConfig
+from console.config.model import (
+    Config,
+    FunnelConfig,
+    PostgresConfig,
+    SupportConfig,
+    VitalsConfig,
+)
 from probes.backups import BackupStatusProbe
 from probes.http import HttpClients, HttpProbe
 from probes.result import Probe, ProbeResult, Status, failure
@@ -26,6 +32,7 @@ def build_probes(config: Config, clients: HttpClients) -> list[Probe]:
     probes += [SentryProbe(sentry, clients.get(True)) for sentry in config.sentry.values()]
     if config.backup is not None:
         probes.append(BackupStatusProbe(config.backup, config.drill))
+    probes += _golive(config, clients)
     return probes
 
 
@@ -49,6 +56,31 @@ def _postgres(config: PostgresConfig) -> Probe:
         )
     probe: Probe = PostgresProbe(config)
     return probe
+
+
+def _golive(config: Config, clients: HttpClients) -> list[Probe]:
+    """Vitals, funnel and support probes; psycopg is imported only when one is configured."""
+    sections: dict[str, Mapping[str, VitalsConfig | FunnelConfig | SupportConfig]] = {
+        "vitals": config.vitals,
+        "funnel": config.funnel,
+        "support": config.support,
+    }
+    if not any(sections.values()):
+        return []
+    try:
+        from probes.funnel import FunnelProbe
+        from probes.support import SupportProbe
+        from probes.vitals import VitalsProbe
+    except ImportError as exc:
+        return [
+            UnavailableProbe(c.name, kind, c.interval, c.timeout, f"{kind} probe: {exc}")
+            for kind, table in sections.items()
+            for c in table.values()
+        ]
+    probes: list[Probe] = [VitalsProbe(c, clients.get(True)) for c in config.vitals.values()]
+    probes += [FunnelProbe(c) for c in config.funnel.values()]
+    probes += [SupportProbe(c, clients.get(True)) for c in config.support.values()]
+    return probes
 
 
 class UnavailableProbe:

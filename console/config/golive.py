@@ -133,6 +133,8 @@ def golive_problems(
                 problems.append(((*at, "events", key), f"unknown vital (known: {known})"))
         if vitals.dsn and not vitals.events:
             problems.append(((*at, "events"), "names no vital to measure"))
+        if len(set(vitals.events.values())) != len(vitals.events):
+            problems.append(((*at, "events"), "two vitals read the same event name"))
         for vital in TIMING_VITALS:
             seconds = vitals.thresholds.of(vital)
             if seconds > _PLAUSIBLE_TIMING:
