@@ -360,6 +360,21 @@ def test_a_parent_firing_later_suppresses_a_child_inside_group_wait(clock: FakeC
     assert notes(events) == ["occ1:fire"]
 
 
+def test_parent_and_child_firing_on_the_same_tick_page_once(clock: FakeClock) -> None:
+    parent = rule("parent", "not up", **{"for": "1m"})
+    child = rule("child", depends_on="parent", **{"for": "1m"})  # P0: no group_wait
+    engine = make([child, parent], clock)
+    engine.observe(result("api", x=11))  # the child's occurrence is the older one
+    engine.observe(result("db", up=False))
+    clock.advance(60)
+    events = engine.tick()
+    assert [(e.kind, e.occurrence.rule) for e in events] == [
+        (EventKind.FIRED, "parent"),
+        (EventKind.FIRED, "child"),
+    ]
+    assert notes(events) == ["occ2:fire"]
+
+
 def _pg(up: bool) -> ProbeResult:
     if up:
         metrics: dict[str, MetricValue] = {"up": True, "connections_used_ratio": 0.2}

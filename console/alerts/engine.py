@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 
+from console.alerts.dependencies import acyclic_parents, depth
 from console.alerts.lifecycle import Level, Reading, Track, level, reading
 from console.alerts.model import (
     Acknowledgement,
@@ -91,10 +92,11 @@ class AlertEngine:
             channel_mentions=dict(channel_mentions),
             escalation_mentions=dict(escalation_mentions),
         )
-        self._parents = _acyclic_parents(enabled)
-        # Parents evaluate before their children, so a result that fires both
-        # suppresses the child before it could page.
-        ordered = sorted(enabled, key=lambda rule: _depth(rule.name, self._parents))
+        self._parents = acyclic_parents(enabled)
+        # Parents evaluate (and fire on the clock) before their children, so a parent
+        # firing at the same moment suppresses the child before it could page.
+        self._depth = {rule.name: depth(rule.name, self._parents) for rule in enabled}
+        ordered = sorted(enabled, key=lambda rule: self._depth[rule.name])
         self._rules = {rule.name: rule for rule in ordered}
         self._by_probe = {
             name: [rule for rule in ordered if rule.matches(name, kind)]
@@ -295,7 +297,7 @@ class AlertEngine:
         gone = "its rule or probe is no longer configured"
         events = [self._finish(occ, now, gone) for occ in self._orphans]
         self._orphans.clear()
-        for track in list(self._tracks.values()):
+        for track in sorted(self._tracks.values(), key=lambda t: self._depth[t.rule.name]):
             if track.occ.state is AlertState.PENDING and track.fire_ready(now):
                 events += self._fire(track, now)
             elif track.occ.state is AlertState.FIRING and track.resolve_ready(now):
@@ -388,29 +390,3 @@ def _shown(occ: Occurrence, shown: Reading) -> Occurrence:
 
 def _name(occ: Occurrence) -> str:
     return f"{occ.rule} on {occ.probe}"
-
-
-def _acyclic_parents(rules: Sequence[RuleConfig]) -> dict[str, str]:
-    """depends_on edges between enabled rules, minus any that close a cycle."""
-    edges = {r.name: r.depends_on for r in rules if r.depends_on is not None}
-    names = {r.name for r in rules}
-    edges = {child: parent for child, parent in edges.items() if parent in names}
-
-    def on_cycle(name: str) -> bool:
-        seen: set[str] = set()
-        node = edges.get(name)
-        while node is not None and node not in seen:
-            if node == name:
-                return True
-            seen.add(node)
-            node = edges.get(node)
-        return False
-
-    return {child: parent for child, parent in edges.items() if not on_cycle(child)}
-
-
-def _depth(name: str, parents: Mapping[str, str]) -> int:
-    depth = 0
-    while (parent := parents.get(name)) is not None:
-        depth, name = depth + 1, parent
-    return depth
