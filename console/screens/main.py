@@ -1,0 +1,273 @@
+"""The live main view: header, probe panels in a grid, the alerts table, progress, footer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.command import Provider
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Footer, Input
+
+from console.keymap import ACTIONS
+from console.screens.base import Frame
+from console.screens.checklist import ChecklistScreen
+from console.screens.demo import DEMO_KEYS, DemoFaults
+from console.screens.detail import DetailScreen
+from console.screens.help import HelpEntry, HelpScreen
+from console.screens.keys import CANCEL_KEY, table_bindings
+from console.screens.log import EventLogScreen
+from console.screens.operations import Operations
+from console.screens.palette import WarroomCommands
+from widgets.actions_bar import ActionsBar
+from widgets.alerts import AlertsPanel, AlertsTable
+from widgets.api import ApiPanel, ApiTable
+from widgets.backups import BackupsPanel
+from widgets.database import DatabasePanel
+from widgets.errors import ErrorsPanel
+from widgets.events import EventsPanel
+from widgets.header import HeaderState, StatusHeader
+from widgets.panel import ProbePanel
+from widgets.probe_health import ProbeHealthPanel, ProbeHealthTable
+
+VIEW_ACTIONS = ("details", "filter", "checklist", "log", "pause", "refresh", "zoom", "help", "quit")
+SLOW_AFTER = 5.0  # the plan's API alert line, seconds
+
+
+class MainScreen(Operations, DemoFaults):
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {WarroomCommands}
+    ALLOW_IN_MAXIMIZED_VIEW: ClassVar[str | None] = "StatusHeader, ActionsBar, Footer"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *table_bindings(VIEW_ACTIONS),
+        ("escape", "close", "Close"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="main")
+        self.needle = ""
+        self._shown: dict[Widget, Frame] = {}
+
+    def compose(self) -> ComposeResult:
+        config = self.warroom.config
+        yield StatusHeader(id="header")
+        yield Input(
+            placeholder="filter alerts and API rows: Enter keeps it, Esc clears", id="filter"
+        )
+        with VerticalScroll(id="body"):
+            # Order matters for the grid: databases span two rows beside errors and backups.
+            for name in config.postgres:
+                yield DatabasePanel(name)
+            for name in config.sentry:
+                yield ErrorsPanel(name)
+            if config.backup is not None:
+                yield BackupsPanel()
+            if config.http:
+                yield ApiPanel(slow_after=SLOW_AFTER)
+            yield ProbeHealthPanel()
+            yield EventsPanel()
+        yield AlertsPanel()
+        yield ActionsBar(id="actions")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter").display = False
+        self.query_one(AlertsTable).focus()
+        self.warroom.render_frame()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one(AlertsTable).fit_summary(event.size.width)
+        self._shown.clear()
+
+    # -- rendering -----------------------------------------------------------------
+
+    def _fresh(self, widget: Widget, frame: Frame) -> bool:
+        """Whether `widget` can be seen and has not shown this frame yet."""
+        maximized = self.maximized
+        if not widget.display or (maximized is not None and maximized is not widget):
+            return False
+        if self._shown.get(widget) is frame:
+            return False
+        self._shown[widget] = frame
+        return True
+
+    def show(self, frame: Frame) -> None:
+        snap, now = frame.snapshot, frame.now
+        self.query_one(StatusHeader).show(HeaderState(snap, now, frame.paused, frame.demo))
+        self.query_one(ActionsBar).show_running(frame.running)
+        series = self.warroom.monitor.series
+        for panel in self.query(ProbePanel):
+            if self._fresh(panel, frame):
+                panel.show(snap.probe(panel.probe), now, series)
+                if isinstance(panel, BackupsPanel):
+                    panel.show_actions(snap.actions)
+        for api in self.query(ApiPanel):
+            if self._fresh(api, frame):
+                views = [p for p in snap.probes if p.kind == "http"]
+                api.show(views, now, series, self.needle)
+        health = self.query_one(ProbeHealthPanel)
+        if self._fresh(health, frame):
+            health.query_one(ProbeHealthTable).show(snap.probes, now)
+        events_panel = self.query_one(EventsPanel)
+        if self._fresh(events_panel, frame):
+            events_panel.show(frame.events)
+        alerts_panel = self.query_one(AlertsPanel)
+        if self._fresh(alerts_panel, frame):
+            self.query_one(AlertsTable).show(snap.alerts, now, self.needle)
+            alerts_panel.border_subtitle = f"filter: {self.needle}" if self.needle else ""
+        self.refresh_bindings()
+
+    def _rerender(self) -> None:
+        self._shown.clear()
+        self.warroom.render_frame()
+
+    def watch_maximized(self) -> None:
+        self._rerender()
+
+    # -- which actions apply -------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        app = self.warroom
+        if action == "refuse":
+            return app.read_only
+        if isinstance(self.focused, Input) and action in ACTIONS:
+            return False  # typing: no action keys, and enter belongs to the input
+        if action.startswith("demo_"):
+            return app.demo is not None and not app.read_only
+        if action in ACTIONS and ACTIONS[action].mutating and app.read_only:
+            return False
+        if action == "cancel_action":
+            return app.can_cancel()
+        if action == "close":
+            return self.query_one("#filter").display or self.maximized is not None
+        return self._applies(action)
+
+    def _applies(self, action: str) -> bool | None:
+        """True when the action can run now, None (shown dimmed) when it does not apply."""
+        app, alert = self.warroom, self.selected_alert
+        config = app.config
+        applies = {
+            "acknowledge": alert is not None and alert.ack is None and not alert.degraded,
+            "unacknowledge": alert is not None and alert.ack is not None,
+            "silence": alert is not None,
+            "backup": config.backup is not None and not app.busy("backup"),
+            "drill": config.drill is not None and not app.busy("drill"),
+            "details": self._detail_target() is not None,
+            "zoom": self.focused is not None or self.maximized is not None,
+        }.get(action, True)
+        return True if applies else None
+
+    # -- view actions ----------------------------------------------------------------
+
+    def _detail_target(self) -> tuple[str, str | None] | None:
+        """(probe, alert id) the focused widget points at."""
+        focused = self.focused
+        if isinstance(focused, ProbePanel):
+            return focused.probe, None
+        if isinstance(focused, ApiTable | ProbeHealthTable):
+            key = focused.selected_key
+            return None if key is None else (key, None)
+        alert = self.selected_alert
+        return None if alert is None else (alert.probe, alert.id)
+
+    def action_details(self) -> None:
+        target = self._detail_target()
+        if target is not None:
+            probe, alert_id = target
+            kind = self.warroom.config.probe_kinds().get(probe, "probe")
+            self.warroom.open_screen(DetailScreen(probe, kind, alert_id=alert_id))
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.cursor_blink = self.warroom.cursor_blink
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.needle = event.value.strip()
+            self._rerender()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self._close_filter(keep=True)
+
+    def _close_filter(self, *, keep: bool) -> None:
+        field = self.query_one("#filter", Input)
+        if not keep:
+            field.value = ""
+            self.needle = ""
+        field.display = False
+        self.query_one(AlertsTable).focus()
+        self._rerender()
+
+    def action_close(self) -> None:
+        if self.query_one("#filter").display:
+            self._close_filter(keep=False)
+        elif self.maximized is not None:
+            self.minimize()
+
+    def action_checklist(self) -> None:
+        self.warroom.open_screen(ChecklistScreen())
+
+    def action_log(self) -> None:
+        self.warroom.open_screen(EventLogScreen())
+
+    def action_pause(self) -> None:
+        self.warroom.toggle_pause()
+
+    def action_refresh(self) -> None:
+        target = self._detail_target() if not isinstance(self.focused, AlertsTable) else None
+        probe = target[0] if target is not None else None
+        self.warroom.monitor.refresh_now(probe)
+        self.notify(f"refreshing {probe or 'every probe'}", timeout=2)
+
+    def action_zoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        elif self.focused is not None:
+            self.maximize(self.focused)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.help_entries()))
+
+    async def action_quit(self) -> None:
+        await self.warroom.action_quit()
+
+    def jump_to(self, probe: str) -> None:
+        """Focus the panel (or API row) that shows `probe`."""
+        for panel in self.query(ProbePanel):
+            if panel.probe == probe:
+                panel.focus()
+                panel.scroll_visible(animate=False)
+                return
+        for table in self.query(ApiTable):
+            if table.select_key(probe):
+                table.focus()
+                table.scroll_visible(animate=False)
+                return
+        self.notify(f"no panel shows {probe}", severity="warning")
+
+    def help_entries(self) -> list[HelpEntry]:
+        app = self.warroom
+        display = app.key_display
+        entries = [
+            HelpEntry(
+                display(a.key),
+                a.description,
+                "refused: read-only" if a.mutating and app.read_only else "",
+            )
+            for a in app.keys.values()
+        ]
+        entries += [
+            HelpEntry(display(CANCEL_KEY), "Cancel a running backup or drill"),
+            HelpEntry("esc", "Close the filter, restore a zoomed panel, go back"),
+            HelpEntry("tab", "Next panel"),
+            HelpEntry(display(app.COMMAND_PALETTE_BINDING), "Command palette: actions and probes"),
+        ]
+        if app.demo is not None:
+            entries += [HelpEntry(key, description, "demo") for key, _, description in DEMO_KEYS]
+        return entries

@@ -1,0 +1,98 @@
+"""The backups panel: newest backup, retention, the last drill, and a running backup or drill."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.widgets import ProgressBar
+
+from console.actions.progress import Progress
+from console.snapshot import ActionView, ProbeView
+from probes.result import MetricValue
+from widgets.format import DASH, count, join, lines, number, seconds, size, styled
+from widgets.panel import Line, ProbePanel
+
+ACTIONS: tuple[Literal["backup", "drill"], ...] = ("backup", "drill")
+
+
+def progress_text(progress: Progress) -> str:
+    """`dump 12.3MB/40.0MB 4.5MB/s 3.0s`: what a running action is doing, in one line."""
+    total = f"/{size(progress.bytes_total)}" if progress.bytes_total else ""
+    return (
+        f"{progress.phase} {size(progress.bytes_done)}{total} "
+        f"{size(progress.rate)}/s {seconds(progress.elapsed)}"
+    )
+
+
+class BackupsPanel(ProbePanel):
+    DEFAULT_CSS = """
+    BackupsPanel > ProgressBar { height: 1; display: none; }
+    BackupsPanel > ProgressBar.-running { display: block; }
+    BackupsPanel > .action { display: none; }
+    BackupsPanel > .action.-running { display: block; }
+    """
+
+    def __init__(self, probe: str = "backups") -> None:
+        super().__init__(probe, "Backups")
+        self._actions: Sequence[ActionView] = ()
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        for action in ACTIONS:
+            yield Line(classes=f"action action-{action}")
+            # Only shown with a known total: an indeterminate bar animates forever.
+            yield ProgressBar(show_eta=False, classes=f"bar-{action}")
+
+    def show_actions(self, actions: Sequence[ActionView]) -> None:
+        """Running backups and drills from the snapshot, with their progress."""
+        running = {a.action: a for a in actions if a.running}
+        for action in ACTIONS:
+            view = running.get(action)
+            line = self.query_one(f".action-{action}", Line)
+            bar = self.query_one(f".bar-{action}", ProgressBar)
+            line.set_class(view is not None, "-running")
+            progress = view.progress if view is not None else None
+            text = (
+                f"{action} running" if progress is None else f"{action} {progress_text(progress)}"
+            )
+            line.show(styled(f"▶ {text}", "warning"))
+            known = progress is not None and bool(progress.bytes_total)
+            bar.set_class(known, "-running")
+            if progress is not None and progress.bytes_total:
+                bar.update(total=progress.bytes_total, progress=progress.bytes_done)
+
+    def summary(self, metrics: Mapping[str, MetricValue]) -> Content | str:
+        return f"newest {seconds(number(metrics, 'newest_age'))} ago"
+
+    def body(
+        self, metrics: Mapping[str, MetricValue], view: ProbeView | None, now: float
+    ) -> Content:
+        def n(key: str) -> float | None:
+            return number(metrics, key)
+
+        verified = metrics.get("newest_verified")
+        if metrics.get("newest_verification_failed") is True:
+            check = styled("✗ verify failed", "error")
+        elif verified is True:
+            check = styled("✓ verified", "success")
+        elif verified is False:
+            check = styled("▲ unverified", "warning")
+        else:
+            check = Content(DASH)
+        drill_ok = metrics.get("drill_ok")
+        if drill_ok is None:
+            drill: Content | str = "drill never run"
+        else:
+            word = styled("✓ ok", "success") if drill_ok else styled("✗ failed", "error")
+            rto, target = n("drill_rto"), n("rto_target")
+            over = rto is not None and target is not None and rto > target
+            rto_text = styled(f"RTO {seconds(rto)}/{seconds(target)}", "error" if over else "")
+            drill = join("drill", word, rto_text, f"{seconds(n('drill_age'))} ago")
+        return lines(
+            join(f"size {size(n('newest_size'))}", check),
+            f"retained {count(n('retained_count'))} ({size(n('total_bytes'))})",
+            drill,
+        )

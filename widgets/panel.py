@@ -1,0 +1,107 @@
+"""The panel base: a bordered, maximizable box; probe panels add headline, sparkline and body."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Sparkline, Static
+
+from console.snapshot import ProbeView
+from probes.result import MetricValue, Status
+from widgets.format import Series, age, badge, fit, join, status_badge, styled
+
+
+class Line(Static):
+    """A Static that repaints only when its content really changed."""
+
+    def show(self, content: Content) -> None:
+        if self.content != content:
+            self.update(content)
+
+
+class Panel(Vertical):
+    ALLOW_MAXIMIZE = True
+    DEFAULT_CSS = """
+    Panel {
+        border: round $border-blurred;
+        border-title-color: $text;
+        border-subtitle-color: $text-warning;
+        height: auto;
+        padding: 0 1;
+    }
+    Panel:focus, Panel:focus-within { border: round $border; }
+    """
+
+    def __init__(self, title: str, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.border_title = title
+
+
+def is_stale(view: ProbeView | None) -> bool:
+    """Overdue or erroring: whatever the panel shows is not fresh."""
+    return view is None or view.stale or (view.last is not None and view.last.error is not None)
+
+
+def headline(view: ProbeView | None, now: float, summary: Content | str = "") -> Content:
+    """Status by symbol and word, the probe's one-line error when down, the age when stale."""
+    if view is None or view.last is None:
+        return join(badge("…", "WAITING", "muted"), "no result yet")
+    last = view.last
+    symbol, word, tone = status_badge(last.status)
+    parts: list[Content | str] = [badge(symbol, word, tone)]
+    if view.overdue:
+        parts = [badge("◌", "STALE", "warning"), styled(f"{age(now, last.observed_at)} old", "")]
+    if last.error:
+        parts.append(styled(last.error, "error" if last.status is Status.DOWN else "warning"))
+    elif not view.overdue:
+        parts.append(summary)
+    return join(*parts)
+
+
+class ProbePanel(Panel, can_focus=True):
+    """One probe's panel. Subclasses set SPARK (metric for the sparkline) and write `body`."""
+
+    SPARK: ClassVar[str | None] = None
+    DEFAULT_CSS = """
+    ProbePanel > Sparkline { height: 1; margin: 0 0 0 0; }
+    ProbePanel.-stale > .body { color: $text-muted; text-style: italic; }
+    """
+
+    def __init__(self, probe: str, title: str) -> None:
+        super().__init__(title)
+        self.probe = probe
+
+    def compose(self) -> ComposeResult:
+        yield Line(classes="headline")
+        if self.SPARK:
+            yield Sparkline([], classes="spark")
+        yield Line(classes="body")
+
+    def show(self, view: ProbeView | None, now: float, series: Series) -> None:
+        last = view.last if view is not None else None
+        metrics: Mapping[str, MetricValue] = last.metrics if last is not None else {}
+        stale = is_stale(view)
+        self.set_class(stale, "-stale")
+        self.query_one(".headline", Line).show(headline(view, now, self.summary(metrics)))
+        if self.SPARK:
+            spark = self.query_one(Sparkline)
+            width = spark.content_size.width or 24
+            spark.data = fit(series(self.probe, self.SPARK, width), width)
+        self.query_one(".body", Line).show(self.body(metrics, view, now))
+        subtitle = "limited view" if last is not None and last.unavailable else ""
+        if stale and last is not None:
+            subtitle = join(subtitle, f"stale {age(now, last.observed_at)}", sep=" · ").plain
+        self.border_subtitle = subtitle
+
+    def summary(self, metrics: Mapping[str, MetricValue]) -> Content | str:
+        """The headline's extra when up (e.g. the round trip)."""
+        return ""
+
+    def body(
+        self, metrics: Mapping[str, MetricValue], view: ProbeView | None, now: float
+    ) -> Content:
+        raise NotImplementedError
