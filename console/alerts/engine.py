@@ -55,7 +55,7 @@ from console.clock import Clock
 from console.config.model import SEVERITIES, AlertsConfig, RuleConfig, Severity
 from probes.result import ProbeResult
 
-_NONE: Mapping[str, str] = MappingProxyType({})
+_NONE: Mapping[Severity, str] = MappingProxyType({})
 _Key = tuple[str, str]  # (rule, probe): at most one open occurrence each
 
 
@@ -77,8 +77,8 @@ class AlertEngine:
         probes: Mapping[str, str],
         notify_min_severity: Severity | None,
         notify_acknowledged: bool = True,
-        channel_mentions: Mapping[str, str] = _NONE,
-        escalation_mentions: Mapping[str, str] = _NONE,
+        channel_mentions: Mapping[Severity, str] = _NONE,
+        escalation_mentions: Mapping[Severity, str] = _NONE,
         new_id: Callable[[], str] = _uuid,
     ) -> None:
         enabled = [rule for rule in rules if rule.enabled]

@@ -21,8 +21,8 @@ class NotifyPolicy:
     min_severity: Severity | None  # None: notifications are off
     repeat_interval: float  # 0: no repeats
     notify_acknowledged: bool
-    channel_mentions: Mapping[str, str]  # severity -> "@here" and the like, on FIRE/REPEAT
-    escalation_mentions: Mapping[str, str]  # severity -> who hears ESCALATE
+    channel_mentions: Mapping[Severity, str]  # severity -> "@here" and the like, on FIRE/REPEAT
+    escalation_mentions: Mapping[Severity, str]  # severity -> who hears ESCALATE
 
     def allowed(self, severity: Severity) -> bool:
         """P0 > P1 > P2: only severities at or above the minimum page anyone."""
