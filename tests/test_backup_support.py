@@ -52,10 +52,10 @@ def make_config(
         pg_bin=cluster.bin_dir,
         **(s3 | backup),  # type: ignore[arg-type]
     )
+    drill_defaults: dict[str, object] = {"allow_same_server": True}
     drill_config = DrillConfig(
         target_dsn=Secret(cluster.dsn("postgres")),
-        allow_same_server=True,
-        **(drill or {}),  # type: ignore[arg-type]
+        **(drill_defaults | (drill or {})),  # type: ignore[arg-type]
     )
     return Config(
         path=tmp_path / "config.toml",
