@@ -20,7 +20,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
@@ -60,8 +60,10 @@ class Monitor:
         *,
         clock: Clock,
         read_only: bool = False,
+        closers: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.config = config
+        self._closers = list(closers)  # shared resources of the probes (HTTP pools)
         self.clock = clock
         self.read_only = read_only
         self.operator = operator_identity(config.console.operator)
@@ -115,6 +117,8 @@ class Monitor:
         for token in self._cancels.values():
             token.cancel()
         await self._scheduler.stop()
+        for close in self._closers:
+            await close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -521,8 +525,14 @@ def create_monitor(
     read_only: bool = False,
 ) -> Monitor:
     """The one factory the CLI, the agent and the tests use."""
+    closers: list[Callable[[], Awaitable[None]]] = []
     if probes is None:
         from probes.factory import build_probes
+        from probes.http_client import HttpClients
 
-        probes = build_probes(config)
-    return Monitor(config, probes, clock=clock or SystemClock(), read_only=read_only)
+        clients = HttpClients()
+        closers.append(clients.aclose)
+        probes = build_probes(config, clients)
+    return Monitor(
+        config, probes, clock=clock or SystemClock(), read_only=read_only, closers=closers
+    )

@@ -125,8 +125,9 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
         "name": "backup-stale",
         "kind": "backups",
         "severity": "P0",
-        "when": "newest_age > max_age or newest_verification_failed",
-        "summary": "No verified backup within max_age: newest is {value} old",
+        # No backup at all counts: a fresh install with nothing restorable is the worst case.
+        "when": "newest_age > max_age or newest_verification_failed or retained_count == 0",
+        "summary": "No verified backup within max_age (age of the newest: {value})",
     },
     {
         "name": "drill-failed",
