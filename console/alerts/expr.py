@@ -6,7 +6,9 @@
 Numbers may carry units and are normalised to base units: durations to seconds,
 sizes to bytes, percentages to ratios. Comparisons with a missing metric are
 *unknown* (None); `and`/`or`/`not` follow three-valued logic, so a rule whose
-inputs are unknown neither fires nor resolves.
+inputs are unknown neither fires nor resolves. NaN counts as missing, so does
+division by zero; `==` never equates a boolean with a number (`up == 1` is false);
+`x in (a, b)` is unknown when no option matches and one of them is unknown.
 """
 
 from __future__ import annotations
