@@ -70,6 +70,7 @@ def run_action(config: Config, name: str, action: Action, read_only: bool = Fals
     cancel = CancelToken()
     result: list[str] = []
     failure: list[BaseException] = []
+    finished = threading.Event()
 
     def work() -> None:
         try:
@@ -78,10 +79,11 @@ def run_action(config: Config, name: str, action: Action, read_only: bool = Fals
                 result.append(action(store, progress, cancel))
         except BaseException as exc:
             failure.append(exc)
+        finally:
+            finished.set()
 
-    worker = threading.Thread(target=work, name=f"warroom-{name}", daemon=True)
-    worker.start()
-    _wait(worker, cancel, name)
+    threading.Thread(target=work, name=f"warroom-{name}", daemon=True).start()
+    _wait(finished, cancel, name)
     progress.close()
     if result:
         print(result[0])
@@ -94,10 +96,12 @@ def run_action(config: Config, name: str, action: Action, read_only: bool = Fals
     return EXIT_FAILED
 
 
-def _wait(worker: threading.Thread, cancel: CancelToken, name: str) -> None:
-    while worker.is_alive():
+def _wait(finished: threading.Event, cancel: CancelToken, name: str) -> None:
+    # An Event, not Thread.join: a join interrupted by Ctrl-C can report the
+    # thread dead while it still runs (CPython 3.11), and we must not exit early.
+    while not finished.is_set():
         try:
-            worker.join(0.2)
+            finished.wait(0.2)
         except KeyboardInterrupt:
             # Keep waiting: the worker must finish its cleanup before we exit.
             if not cancel.cancelled:
