@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 
 from console.alerts.defaults import DEFAULT_RULES
-from console.alerts.engine import AlertEngine
+from console.alerts.engine import AlertEngine, AlertError
 from console.alerts.model import (
     AlertEvent,
     AlertState,
     EventKind,
+    Matcher,
     Notification,
     NotificationKind,
     Occurrence,
@@ -401,9 +402,6 @@ def test_restored_orphans_resolve_at_the_next_tick(clock: FakeClock) -> None:
 
 
 def test_silences_must_end_in_the_future(clock: FakeClock) -> None:
-    from console.alerts.engine import AlertError
-    from console.alerts.model import Matcher
-
     engine = make([rule()], clock)
     now = clock.now()
     with pytest.raises(AlertError):
