@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from console.alerts.expr import Expression
 from console.config.golive import DEFAULT_CHECKLIST, FACTS
 from console.config.model import PHASES, ChecklistItem, Phase, RuleConfig
 from console.state.records import ChecklistTick
@@ -69,7 +70,7 @@ class ItemState:
             return f"{self.evidence}{when}"
         if self.tick is not None:
             ticked = f"ticked by {self.tick.by} at {show(self.tick.at)}"
-            return f"{ticked} ({self.evidence})" if self.evidence else ticked
+            return f"{ticked}; {self.evidence}" if self.evidence else ticked
         return self.evidence
 
 
@@ -170,10 +171,11 @@ def _proof_checks(
             if ok is None:
                 missing = sorted(proof.metric_names() - set(metrics))
                 why = f"{', '.join(missing)} not measured" if missing else "unknown"
-                checks.append(_Check(None, f"{name}: {why}"))
+                checks.append(_Check(None, f"{name}: {why}{_because(result.error)}"))
+            elif ok:
+                checks.append(_Check(True, f"{name}: {proof.source}", result.observed_at))
             else:
-                verdict = proof.source if ok else f"not {proof.source}"
-                checks.append(_Check(ok, f"{name}: {verdict}", result.observed_at))
+                checks.append(_Check(False, f"{name}: {_falsified(proof, metrics)}"))
     return checks
 
 
@@ -185,6 +187,23 @@ def _combine(checks: Sequence[_Check]) -> tuple[ProofStatus, str, float | None]:
         return "unknown", unknown[0].evidence, None
     times = [c.at for c in checks if c.at is not None]
     return "proven", "; ".join(c.evidence for c in checks), max(times) if times else None
+
+
+def _falsified(proof: Expression, metrics: Mapping[str, MetricValue]) -> str:
+    """`newest_verified is false`; with the values read when the proof is more than a name."""
+    names = sorted(proof.metric_names())
+    if names == [proof.source.strip()]:
+        return f"{proof.source} is false"
+    values = ", ".join(f"{n}={_show(metrics.get(n))}" for n in names)
+    return f"{proof.source} is false ({values})"
+
+
+def _because(error: str | None) -> str:
+    return f" ({error})" if error else ""
+
+
+def _show(value: MetricValue) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _hh_mm(at: float | None) -> str:

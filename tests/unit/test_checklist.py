@@ -134,7 +134,11 @@ def test_proofs_fail_with_the_reason(config: Config) -> None:
     probes["journey"] = result("journey", "funnel", events_in_window=0)
     got = states(config, probes, telemetry=False)
     assert got["database-backup-verified"].proof == "unproven"
-    assert got["database-backup-verified"].evidence == "backups: not newest_verified"
+    assert got["database-backup-verified"].evidence == "backups: newest_verified is false"
+    assert got["disaster-recovery-drill"].evidence == (
+        "backups: drill_ok and drill_rto <= rto_target is false"
+        " (drill_ok=true, drill_rto=400.0, rto_target=300.0)"
+    )
     assert got["disaster-recovery-drill"].proof == "unproven"
     assert got["real-time-error-monitoring-active"].evidence == "errors is down: connection refused"
     assert not got["analytics-tracking-confirmed"].done
@@ -146,6 +150,12 @@ def test_missing_results_and_metrics_are_unknown_not_false(config: Config) -> No
     assert got["database-backup-verified"].proof == "unknown"
     assert got["database-backup-verified"].evidence == "backups: no result yet"
     assert got["analytics-tracking-confirmed"].evidence == "journey: events_in_window not measured"
+    probes["backups"] = ProbeResult(
+        "backups", "backups", Status.CRITICAL, 1.0, 0.1, {}, error="no backups"
+    )
+    assert states(config, probes)["database-backup-verified"].evidence == (
+        "backups: newest_verified not measured (no backups)"
+    )
 
 
 def test_telemetry_fact_is_part_of_the_error_monitoring_proof(config: Config) -> None:
@@ -196,7 +206,7 @@ def test_manual_ticks_count_and_untick_clears(config: Config) -> None:
     signed = got["database-backup-verified"]
     assert signed.done and signed.proof == "unproven" and signed.by == "carol"
     assert signed.line(lambda at: "10:00") == (
-        "ticked by carol at 10:00 (backups: not newest_verified)"
+        "ticked by carol at 10:00; backups: newest_verified is false"
     )
 
 
