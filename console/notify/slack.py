@@ -150,10 +150,10 @@ class SlackNotifier:
                 return False
             self._next_send = self._clock.monotonic() + self._min_interval
             answer = await self._post(row)
-            await asyncio.to_thread(self._settle, row, answer)
-            if answer.status == 429 and answer.retry_after is not None:
+            if answer.retry_after is not None:
                 # The limit is the webhook's, not the row's: hold every message back.
                 self._paused_until = self._clock.monotonic() + answer.retry_after
+            await asyncio.to_thread(self._settle, row, answer)
             return True
 
     async def _wait_until(self, monotonic: float, *, respect_stop: bool) -> bool:
