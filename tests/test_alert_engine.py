@@ -1,7 +1,8 @@
 """The alert engine's lifecycle on a fake clock: pending, firing, resolved, degraded.
 
-Notification timing, operator actions and restarts are in test_alert_engine_notify.py,
-random sequences in test_alert_engine_props.py; both use the helpers defined here.
+Notification timing, acks and restarts are in test_alert_engine_notify.py, silences and
+dependencies in test_alert_engine_mute.py, random sequences in test_alert_engine_props.py;
+they all use the helpers defined here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from console.alerts.defaults import DEFAULT_RULES
-from console.alerts.engine import AlertEngine, AlertError
+from console.alerts.engine import AlertEngine
 from console.alerts.model import (
     AlertEvent,
     AlertState,
@@ -122,6 +123,32 @@ class Recorder:
 
     def sent(self, kind: NotificationKind) -> list[Notification]:
         return [n for n in self.outbox.values() if n.kind is kind]
+
+
+def silence(sid: str, start: float, end: float, **match: str) -> Silence:
+    return Silence(sid, Matcher(**match), start, end, "ana", "maintenance")
+
+
+def pg_result(up: bool) -> ProbeResult:
+    if up:
+        metrics: dict[str, MetricValue] = {"up": True, "connections_used_ratio": 0.2}
+        return ProbeResult("db", "postgres", Status.OK, 0.0, 0.01, metrics)
+    return ProbeResult(
+        "db", "postgres", Status.DOWN, 0.0, 5.0, {"up": False}, error="connection refused"
+    )
+
+
+def http_result(name: str, up: bool) -> ProbeResult:
+    metrics: dict[str, MetricValue] = {
+        "up": up,
+        "status_ok": up,
+        "status_code": 200 if up else 500,
+        "latency_p95": 0.1,
+        "availability": 1.0 if up else 0.4,
+        "availability_target": 0.995,
+    }
+    status = Status.OK if up else Status.CRITICAL
+    return ProbeResult(name, "http", status, 0.0, 0.1, metrics, error=None if up else "HTTP 500")
 
 
 # -- isolation ----------------------------------------------------------------------------
@@ -375,39 +402,3 @@ def test_firing_at_warn_level_resolves_and_reopens_degraded(
     assert notes(events) == ["occ1:resolve"]
     assert events[1].occurrence.id == "occ2"
     assert events[1].occurrence.degraded
-
-
-# -- configuration edges ------------------------------------------------------------------
-
-
-def test_dependency_cycles_are_ignored(clock: FakeClock) -> None:
-    a = rule("a", depends_on="b")
-    b = rule("b", "x > 20", depends_on="a")
-    engine = make([a, b], clock)
-    events = engine.observe(result(x=30))
-    assert sorted(notes(events)) == ["occ1:fire", "occ2:fire"]
-
-
-def test_restored_orphans_resolve_at_the_next_tick(clock: FakeClock) -> None:
-    old = make([rule(), rule("gone")], clock)
-    recorder = Recorder()
-    recorder.take(old.observe(result(x=11)))
-    engine = make([rule()], clock)
-    engine.restore(recorder.open(), [])
-    assert len(engine.open_occurrences()) == 2
-    events = engine.tick()
-    assert [(e.kind, e.occurrence.rule) for e in events] == [(EventKind.RESOLVED, "gone")]
-    assert events[0].note
-    assert notes(events) == ["occ2:resolve"]
-
-
-def test_silences_must_end_in_the_future(clock: FakeClock) -> None:
-    engine = make([rule()], clock)
-    now = clock.now()
-    with pytest.raises(AlertError):
-        engine.add_silence(Silence("s", Matcher(), now - 10, now, "me", "over"))
-    engine.add_silence(Silence("s", Matcher(), now, now + 60, "me", "ok"))
-    with pytest.raises(AlertError):
-        engine.add_silence(Silence("s", Matcher(), now, now + 60, "me", "again"))
-    with pytest.raises(AlertError):
-        engine.lift_silence("unknown", "me")
