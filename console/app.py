@@ -33,6 +33,7 @@ from probes.result import one_line
 from widgets.actions_bar import RunningAction
 
 LONG_ACTIONS = ("backup", "drill")
+FINISHED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 LOCAL_EVENTS = 200  # the console's own event lines (demo faults, failures) kept for the log
 
 
@@ -230,7 +231,8 @@ class WarroomApp(App[int]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         running = self._actions.get(worker.group)
-        if running is None or worker.name != running.label or not worker.is_finished:
+        # Judge by the event's state: a RUNNING event can arrive after the worker finished.
+        if running is None or worker.name != running.label or event.state not in FINISHED:
             return
         del self._actions[worker.group]
         self._tokens.pop(worker.group, None)
@@ -248,7 +250,7 @@ class WarroomApp(App[int]):
             self.notify(outcome, title=running.label)
             if running.group.startswith("demo_"):
                 self.log_event("demo", outcome)
-        elif isinstance(worker.error, Cancelled) or state is WorkerState.CANCELLED:
+        elif state is WorkerState.CANCELLED or _cancelled(worker.error):
             self.notify(f"{running.label} cancelled", severity="warning")
             self.log_event("cancelled", f"{running.label} cancelled by the operator")
         else:
@@ -284,6 +286,13 @@ class WarroomApp(App[int]):
             self._quit_when_idle = True
             self.cancel_actions()
             self.notify("cancelling, then quitting", timeout=5)
+
+
+def _cancelled(error: BaseException | None) -> bool:
+    """Cancelled, or a MonitorError raised from it (the monitor wraps what its thread raised)."""
+    return isinstance(error, Cancelled) or (
+        error is not None and isinstance(error.__cause__, Cancelled)
+    )
 
 
 def create_app(

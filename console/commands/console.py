@@ -1,0 +1,33 @@
+"""`warroom [--config PATH] [--read-only]`: the console itself."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from console.config import Config
+    from console.screens.demo import DemoControl
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Nothing beyond the top-level --config and --read-only."""
+
+
+def run(args: argparse.Namespace) -> int:
+    from console.config import find_config, load_config
+
+    config = load_config(find_config(args.config))
+    return run_console(config, read_only=bool(getattr(args, "read_only", False)))
+
+
+def run_console(config: Config, *, read_only: bool = False, demo: DemoControl | None = None) -> int:
+    """Build the monitor and the app (the same factory the tests use) and run until quit."""
+    from console.app import create_app
+    from console.monitor import create_monitor
+    from console.telemetry import init_telemetry
+
+    init_telemetry(config.telemetry, config.secrets(), config.console.environment)
+    monitor = create_monitor(config, read_only=read_only)
+    app = create_app(monitor, read_only=read_only, demo=demo)
+    return app.run() or 0
