@@ -28,7 +28,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(find_config(args.config))
+    import logging
+
     from console.telemetry import init_telemetry
+
+    logging.basicConfig(
+        stream=sys.stdout,
+        level=logging.INFO,
+        format="%(asctime)s %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%SZ",
+    )
+    logging.Formatter.converter = time.gmtime
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     init_telemetry(config.telemetry, config.secrets(), config.console.environment)
     return asyncio.run(serve(config, sys.stdout, args.flush_timeout))
