@@ -38,10 +38,12 @@ def _version() -> str:
         return "unknown"
 
 
-def add_config_option(parser: argparse.ArgumentParser) -> None:
+def add_config_option(parser: argparse.ArgumentParser, *, top_level: bool = False) -> None:
+    # On a subcommand the default is SUPPRESS, so `warroom --config X check` keeps X.
     parser.add_argument(
         "--config",
         metavar="PATH",
+        default=None if top_level else argparse.SUPPRESS,
         help="configuration file (default: $WARROOM_CONFIG, ./config.toml, the user config dir)",
     )
 
@@ -53,7 +55,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         description="Warroom: a terminal live-operations console.",
     )
     parser.add_argument("--version", action="version", version=f"warroom {_version()}")
-    add_config_option(parser)
+    add_config_option(parser, top_level=True)
     parser.add_argument("--read-only", action="store_true", help="disable every action")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = next((arg for arg in argv if arg in COMMANDS), None)

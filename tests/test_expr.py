@@ -255,3 +255,17 @@ def test_long_chains_parse_within_limits_or_fail_cleanly(count: int, op: str) ->
     expression = _parse_or_none(op.join(["a"] * count))
     if expression is not None:
         assert expression.evaluate({"a": 1}) in (True, False)
+
+
+@pytest.mark.parametrize(
+    ("value", "metric", "shown"),
+    [
+        (float("inf"), "latency_p95", "∞"),
+        (10**400, "database_size", "∞"),
+        (float("nan"), "x", "unknown"),
+    ],
+)
+def test_summary_values_never_raise(value: float, metric: str, shown: str) -> None:
+    from console.alerts.summary import format_value
+
+    assert format_value(value, metric) == shown

@@ -8,6 +8,8 @@ Values are shown in the metric's unit (contract units: seconds, bytes, ratios 0.
 
 from __future__ import annotations
 
+import math
+
 import re
 
 from console.config.durations import format_duration
@@ -57,6 +59,13 @@ def format_value(value: MetricValue, metric: str | None = None) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return value
+    # Formatting runs inside the engine: inf, NaN or a huge int must not raise.
+    if isinstance(value, int) and abs(value) >= 1e300:
+        number = math.inf if value > 0 else -math.inf
+    else:
+        number = float(value)
+    if not math.isfinite(number):
+        return "unknown" if math.isnan(number) else ("∞" if number > 0 else "-∞")
     name = metric or ""
     if name in _SECONDS or name.endswith("_seconds"):
         return format_duration(float(value))

@@ -251,9 +251,12 @@ def _cross_check(config: Config, data: Mapping[str, Any]) -> list[tuple[KeyPath,
                     f'"{rule.depends_on}" is not a rule',
                 )
             )
-        if rule.depends_on == rule.name:
+        if (cycle := _dependency_cycle(rule, config.rules)) is not None:
             problems.append(
-                (_user_rule_path(data, rule.name, "depends_on"), "a rule cannot depend on itself")
+                (
+                    _user_rule_path(data, rule.name, "depends_on"),
+                    f"depends_on forms a cycle: {' -> '.join(cycle)}",
+                )
             )
     taken: dict[str, str] = {}
     for action, key in config.keys.items():
@@ -265,6 +268,18 @@ def _cross_check(config: Config, data: Mapping[str, Any]) -> list[tuple[KeyPath,
             problems.append((("keys", action), f'"{key}" is already bound to {taken[key]}'))
         taken[key] = action
     return problems
+
+
+def _dependency_cycle(rule: RuleConfig, rules: tuple[RuleConfig, ...]) -> list[str] | None:
+    parents = {r.name: r.depends_on for r in rules}
+    chain = [rule.name]
+    while (parent := parents.get(chain[-1])) is not None:
+        chain.append(parent)
+        if parent == rule.name:
+            return chain
+        if parent in chain[:-1]:
+            return None  # a cycle further up: reported on its own members
+    return None
 
 
 KNOWN_KINDS = frozenset({"postgres", "http", "sentry", "backups", "vitals", "funnel", "support"})

@@ -137,13 +137,27 @@ class SlackConfig:
 
 @dataclass(frozen=True)
 class AlertsConfig:
-    ack_deadline: dict[Severity, Duration] = field(
-        default_factory=lambda: {"P0": Duration(300), "P1": Duration(7200), "P2": Duration(86400)}
-    )
-    group_wait: dict[Severity, Duration] = field(
-        default_factory=lambda: {"P0": Duration(0), "P1": Duration(10), "P2": Duration(10)}
-    )
+    ack_deadline: dict[Severity, Duration] = field(default_factory=dict)
+    group_wait: dict[Severity, Duration] = field(default_factory=dict)
     repeat_interval: Duration = Duration(4 * 3600.0)
+
+    def __post_init__(self) -> None:
+        # A table that names one severity keeps the plan's defaults for the others.
+        object.__setattr__(self, "ack_deadline", {**DEFAULT_ACK_DEADLINE, **self.ack_deadline})
+        object.__setattr__(self, "group_wait", {**DEFAULT_GROUP_WAIT, **self.group_wait})
+
+
+# The plan's response times: P0 now, P1 within 2 hours, P2 within 24 hours.
+DEFAULT_ACK_DEADLINE: dict[Severity, Duration] = {
+    "P0": Duration(300),
+    "P1": Duration(7200),
+    "P2": Duration(86400),
+}
+DEFAULT_GROUP_WAIT: dict[Severity, Duration] = {
+    "P0": Duration(0),
+    "P1": Duration(10),
+    "P2": Duration(10),
+}
 
 
 @dataclass(frozen=True)

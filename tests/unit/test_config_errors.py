@@ -192,3 +192,24 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     )
     assert proc.returncode == EX_CONFIG
     assert proc.stderr.strip().endswith("none.toml: file not found")
+
+
+def test_dependency_cycles_are_config_errors(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        BASE
+        + '[[rules]]\nname = "a"\nprobe = "api"\nseverity = "P1"\nsummary = "s"\nwhen = "up"\ndepends_on = "b"\n'
+        + '[[rules]]\nname = "b"\nprobe = "api"\nseverity = "P1"\nsummary = "s"\nwhen = "up"\ndepends_on = "a"\n'
+    )
+    with pytest.raises(
+        ConfigError, match=r"rules\[0\]\.depends_on: depends_on forms a cycle: a -> b -> a"
+    ):
+        load_config(path, env={})
+
+
+def test_partial_alert_tables_keep_the_plans_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(BASE + '[alerts]\nack_deadline = { P0 = "2m" }\n')
+    alerts = load_config(path, env={}).alerts
+    assert alerts.ack_deadline == {"P0": 120, "P1": 7200, "P2": 86400}
+    assert alerts.group_wait == {"P0": 0, "P1": 10, "P2": 10}
