@@ -9,7 +9,6 @@ Values are shown in the metric's unit (contract units: seconds, bytes, ratios 0.
 from __future__ import annotations
 
 import math
-
 import re
 
 from console.config.durations import format_duration
