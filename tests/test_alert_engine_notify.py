@@ -230,11 +230,11 @@ def test_repeats_for_firing_unacknowledged_alerts(clock: FakeClock) -> None:
     assert keys == ["occ1:repeat:1", "occ1:repeat:2", "occ1:repeat:3"]
 
 
-def test_missing_severities_mean_no_deadline_and_no_group_wait(clock: FakeClock) -> None:
-    engine = make([rule(severity="P1")], clock, alerts=AlertsConfig(ack_deadline={}, group_wait={}))
+def test_a_partial_alerts_table_keeps_the_plans_deadlines(clock: FakeClock) -> None:
+    engine = make([rule(severity="P1")], clock, alerts=AlertsConfig(ack_deadline={"P0": 60}))
     fired = engine.observe(result(x=11))
-    assert fired[0].occurrence.deadline is None
-    assert notes(fired) == ["occ1:fire"]
+    assert fired[0].occurrence.deadline == clock.now() + 7200  # P1: within 2 hours
+    assert notes(fired) == []  # P1 still waits its default group_wait
 
 
 # -- restarts -------------------------------------------------------------------------------
