@@ -13,23 +13,10 @@ import re
 
 from console.config.durations import format_duration
 from probes.result import MetricValue
+from probes.units import unit_of
 
 _FIELD = re.compile(r"\{([A-Za-z_]+)\}")
 
-_SECONDS = frozenset({
-    "rtt", "uptime", "longest_query_age", "longest_transaction_age", "replication_lag_seconds",
-    "latency", "latency_connect", "latency_ttfb", "latency_p50", "latency_p95", "latency_p99",
-    "stale_seconds", "newest_age", "verified_age", "max_age", "drill_rto", "rto_target",
-    "drill_age",
-})  # fmt: skip
-_BYTES = frozenset({
-    "database_size", "replication_lag_bytes", "slot_retained_bytes", "newest_size", "total_bytes",
-})  # fmt: skip
-_BYTES_PER_SECOND = frozenset({"temp_bytes_per_s", "database_growth_per_s"})
-_RATIOS = frozenset({
-    "connections_used_ratio", "cache_hit_ratio", "critical_rows_drop_ratio",
-    "row_drop_threshold", "availability", "availability_target",
-})  # fmt: skip
 _BYTE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
 
 
@@ -65,15 +52,15 @@ def format_value(value: MetricValue, metric: str | None = None) -> str:
         number = float(value)
     if not math.isfinite(number):
         return "unknown" if math.isnan(number) else ("∞" if number > 0 else "-∞")
-    name = metric or ""
-    if name in _SECONDS or name.endswith("_seconds"):
-        return format_duration(float(value))
-    if name in _BYTES or name.endswith("_bytes"):
-        return format_bytes(float(value))
-    if name in _BYTES_PER_SECOND:
-        return f"{format_bytes(float(value))}/s"
-    if name in _RATIOS:
-        return f"{value * 100:.1f}%"
+    unit = unit_of(metric or "")
+    if unit == "seconds":
+        return format_duration(number)
+    if unit == "bytes":
+        return format_bytes(number)
+    if unit == "bytes_per_s":
+        return f"{format_bytes(number)}/s"
+    if unit == "ratio":
+        return f"{number * 100:.1f}%"
     return format_number(value)
 
 
