@@ -78,7 +78,7 @@ FROM (VALUES ('landing_intention_selected', 1200), ('cta_clicked', 720),
 
 INSERT INTO events (occurred_at, name, value, session_hash, properties)
 SELECT now() - random() * interval '2 hours', v.name,
-       v.base * (0.5 + random() * random() * 2.2), md5('session-' || g),
+       v.base * (0.5 + random() * random() * 1.6), md5('session-' || g),
        jsonb_build_object('source', 'seed')
 FROM (VALUES ('performance_fcp', 1100.0), ('performance_lcp', 1700.0),
              ('performance_cls', 0.05), ('performance_fid', 45.0),
