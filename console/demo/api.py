@@ -262,9 +262,15 @@ class DemoHandler(BaseHTTPRequestHandler):
         # breach count, and the fault switch decides the latter.
         with self.state.lock:
             breached = self.state.support_breach
+        # Answer each of the probe's searches like a small, healthy queue would:
+        # five open, two new (waiting), one escalated, breaches only by fault.
         lowered = text.lower()
         if "breach" in lowered or "created<" in lowered:
             return breached
+        if "tags:" in lowered:
+            return 1
+        if "status:new" in lowered:
+            return 2 + breached
         return _OPEN_TICKETS + breached
 
 
