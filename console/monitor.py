@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from console.actions.progress import CancelToken, Progress, ProgressCallback
 from console.alerts.engine import AlertEngine, AlertError
 from console.alerts.model import AlertEvent, Matcher, Occurrence, Silence
+from console.checklist import ItemState, evaluate, progress
 from console.clock import Clock, SystemClock
 from console.config.model import Config
 from console.history import History
@@ -36,7 +37,7 @@ from console.monitor_views import ProbeTracker, event_lines
 from console.scheduler import Scheduler
 from console.snapshot import ActionView, EventLine, MonitorSnapshot
 from console.state.identity import operator_identity
-from console.state.records import Intent
+from console.state.records import ChecklistTick, Intent
 from console.state.store import Store
 from probes.result import Probe, ProbeResult
 
@@ -88,6 +89,7 @@ class Monitor:
         self._alerts: tuple[Occurrence, ...] = ()
         self._silences: tuple[Silence, ...] = ()
         self._events: tuple[EventLine, ...] = ()
+        self._ticks: dict[str, ChecklistTick] = {}
         self._notifications: str | None = None
         self._pending_notifications = 0
         self._actions: dict[str, ActionView] = {}
@@ -163,7 +165,38 @@ class Monitor:
             pending_notifications=self._pending_notifications,
             actions=tuple(self._actions.values()),
             leader=self._leader,
+            checklist={str(phase): done for phase, done in progress(self.checklist()).items()},
         )
+
+    def checklist(self) -> list[ItemState]:
+        """The go-live checklist now: proofs from the latest results, ticks from the store."""
+        config = self.config
+        return evaluate(
+            config.checklist,
+            self._tracker.latest(),
+            probe_kinds=config.probe_kinds(),
+            rules=config.rules,
+            telemetry_configured=bool(config.telemetry.sentry_dsn),
+            ticks=self._ticks,
+        )
+
+    async def set_checklist_item(self, item_id: str, ticked: bool) -> str:
+        """A manual tick or untick: on disk and audited before it is shown."""
+        self._refuse_if_read_only("checklist")
+        item = next((i for i in self.config.checklist if i.id == item_id), None)
+        if item is None:
+            raise MonitorError(f"no checklist item {item_id!r}")
+        verb = "ticked" if ticked else "unticked"
+        store = self.store
+
+        def write() -> dict[str, ChecklistTick]:
+            store.set_checklist_item(item_id, ticked, self.operator)
+            store.audit(self.operator, "checklist", item_id, verb, {"text": item.text})
+            return store.checklist_items()
+
+        self._ticks = await self._write(write)
+        self._changed()
+        return f"{verb} “{item.text}”"
 
     def series(self, probe: str, metric: str, points: int) -> list[float]:
         return self.history.series(probe, metric, points)
@@ -259,14 +292,16 @@ class Monitor:
             )
             self._alerts = tuple(sorted(alerts, key=_alert_order))
             self._silences = tuple(silences)
-        records, audit, health, pending = await self._write(
+        records, audit, health, pending, ticks = await self._write(
             lambda: (
                 store.events(limit=60),
                 store.audit_entries(limit=60),
                 store.notification_health(),
                 store.pending_notifications(),
+                store.checklist_items(),
             )
         )
+        self._ticks = ticks
         self._events = event_lines(records, audit)
         self._notifications = health
         self._pending_notifications = pending

@@ -45,6 +45,9 @@ class ProbeTracker:
         if result.error:
             seen.last_error, seen.last_error_at = result.error, now
 
+    def latest(self) -> dict[str, ProbeResult | None]:
+        return {name: seen.last for name, seen in self._seen.items()}
+
     def views(self, runs: RunState) -> tuple[ProbeView, ...]:
         now = self._clock.now()
         views = []
@@ -69,7 +72,9 @@ class ProbeTracker:
         return tuple(views)
 
 
-def event_lines(events: Sequence[EventRecord], audit: Sequence[AuditEntry]) -> tuple[EventLine, ...]:
+def event_lines(
+    events: Sequence[EventRecord], audit: Sequence[AuditEntry]
+) -> tuple[EventLine, ...]:
     """Alert lifecycle events and audited operator actions, newest first."""
     lines = [
         EventLine(

@@ -183,3 +183,17 @@ async def test_read_only_refuses_actions(tmp_path: Path, demo_api: DemoApi) -> N
         assert monitor.store.pending_intents() == []
     finally:
         await monitor.stop(flush_timeout=0)
+
+
+async def test_checklist_ticks_are_durable_audited_and_proofs_live(rig: Rig) -> None:
+    monitor = rig.monitor
+    manual = next(i for i in monitor.config.checklist if not i.automatic)
+    before = monitor.snapshot().checklist
+    outcome = await monitor.set_checklist_item(manual.id, True)
+    assert outcome.startswith("ticked")
+    assert monitor.store.checklist_items()[manual.id].by == "alice"  # on disk already
+    assert any(a.action == "checklist" for a in monitor.store.audit_entries())
+    phase = manual.phase
+    assert monitor.snapshot().checklist[phase][0] == before[phase][0] + 1
+    with pytest.raises(MonitorError):
+        await monitor.set_checklist_item("no-such-item", True)
