@@ -55,7 +55,7 @@ def _object(bucket: S3Bucket, key: str) -> bytes:
 
 def _on_upload(after: int, action: Callable[[], None]) -> Callable[[Progress], None]:
     """A progress callback running `action` once, when `after` bytes have been dumped."""
-    fired = []
+    fired: list[Progress] = []
 
     def callback(p: Progress) -> None:
         if p.phase == "upload" and p.bytes_done >= after and not fired:

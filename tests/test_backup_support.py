@@ -9,6 +9,7 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from psycopg import sql
@@ -52,11 +53,11 @@ def make_config(
         pg_bin=cluster.bin_dir,
         **(s3 | backup),  # type: ignore[arg-type]
     )
-    drill_defaults: dict[str, object] = {"allow_same_server": True}
-    drill_config = DrillConfig(
-        target_dsn=Secret(cluster.dsn("postgres")),
-        **(drill_defaults | (drill or {})),  # type: ignore[arg-type]
-    )
+    drill_defaults: dict[str, object] = {
+        "target_dsn": Secret(cluster.dsn("postgres")),
+        "allow_same_server": True,
+    }
+    drill_config = DrillConfig(**(drill_defaults | (drill or {})))  # type: ignore[arg-type]
     return Config(
         path=tmp_path / "config.toml",
         console=ConsoleConfig(operator="tester", state_path=tmp_path / "state.sqlite3"),
@@ -67,7 +68,7 @@ def make_config(
 
 
 def s3_config(
-    tmp_path: Path, dsn: str, bucket: S3Bucket, cluster: ThrowawayCluster, **kw: object
+    tmp_path: Path, dsn: str, bucket: S3Bucket, cluster: ThrowawayCluster, **kw: Any
 ) -> Config:
     return make_config(
         tmp_path, dsn, f"s3://{bucket.name}/backups/", cluster=cluster, bucket=bucket, **kw
@@ -123,7 +124,7 @@ def count(cluster: ThrowawayCluster, database: str, table: str) -> int:
             sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
         ).fetchone()
         assert row is not None
-        return int(row[0])
+        return int(str(row[0]))
 
 
 def database_exists(cluster: ThrowawayCluster, name: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,8 @@ from console.actions.drill import DrillFailed, cleanup, run_drill
 from console.actions.progress import Cancelled, CancelToken, Progress
 from console.actions.scratch import scratch_name
 from console.config.model import Config, Duration
-from console.demo.cluster import ThrowawayCluster
+from console.config.secret import Secret
+from console.demo.cluster import ThrowawayCluster, free_port
 from console.state.store import Store
 from probes.backup_manifest import DrillReport
 from tests.fixtures.s3 import S3Bucket
@@ -43,7 +45,7 @@ def _backed_up(config: Config, store: Store) -> str:
     return run_backup(config, store, _quiet, CancelToken(), "alice").manifest.key
 
 
-def _local(tmp_path: Path, dsn: str, cluster: ThrowawayCluster, **kw: object) -> Config:
+def _local(tmp_path: Path, dsn: str, cluster: ThrowawayCluster, **kw: Any) -> Config:
     dest = tmp_path / "backups"
     dest.mkdir(exist_ok=True)
     return make_config(tmp_path, dsn, str(dest), cluster=cluster, **kw)
@@ -239,3 +241,15 @@ def test_drill_refuses_the_production_server_and_database(
     with pytest.raises(DrillFailed, match="refusing to restore into the production database"):
         run_drill(config, store, _quiet, CancelToken(), "bob", clock=lambda: FIXED)
     assert store.scratch_databases() == [] and _reports(tmp_path) == []
+
+
+def test_an_unreachable_drill_server_is_a_failed_drill_with_a_report(
+    tmp_path: Path, pg_dsn: str, pg_cluster: ThrowawayCluster, store: Store
+) -> None:
+    nobody = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    config = _local(tmp_path, pg_dsn, pg_cluster, drill={"target_dsn": Secret(nobody)})
+    _backed_up(config, store)
+    with pytest.raises(DrillFailed, match=r"drill failed: .*connect"):
+        run_drill(config, store, _quiet, CancelToken(), "bob")
+    [report] = _reports(tmp_path)
+    assert not report.ok and "connect" in (report.error or "")

@@ -115,14 +115,17 @@ def run_drill(
     admin = libpq_target(drill.target_dsn, application="warroom-drill")
     scratch = libpq_target(drill.target_dsn, dbname=name, application="warroom-drill")
     _refuse_production(config, backup, drill, scratch)
-    reporter.phase("prepare", "cleaning up earlier drills")
-    leftovers = tuple(cleanup_leftovers(admin, store, operator))
-    recovery_start = clock()
     report = DrillReport("", started, started, False, 0.0, float(drill.rto_target), {}, name)
     workdir = Path(tempfile.mkdtemp(prefix="warroom-drill-"))
     created = False
     cleanup_error: str | None = None
+    leftovers: tuple[str, ...] = ()
+    recovery_start = started
     try:
+        # A drill server that is down or refuses us is a failed drill, with a report.
+        reporter.phase("prepare", "cleaning up earlier drills")
+        leftovers = tuple(cleanup_leftovers(admin, store, operator))
+        recovery_start = clock()
         destination = open_destination(backup)
         chosen = newest_verified(destination, backup.database)
         if chosen is None or chosen.manifest is None:

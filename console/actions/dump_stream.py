@@ -82,7 +82,10 @@ def dump_into(
         writer.commit()
     except BaseException:
         dump.stop()
-        writer.abort()
+        # The original error is the one to report; an upload that could not be
+        # aborted now is aborted by the next backup's sweep once it is stale.
+        with contextlib.suppress(Exception):
+            writer.abort()
         raise
     return Digest(done, digest.hexdigest())
 

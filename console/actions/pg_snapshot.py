@@ -66,6 +66,13 @@ def count_rows(conn: Connection, names: Sequence[str]) -> tuple[dict[str, int], 
     return counts, tuple(missing)
 
 
+def _row(conn: Connection, query: str) -> tuple[object, ...]:
+    row = conn.execute(query).fetchone()
+    if row is None:
+        raise psycopg.ProgrammingError(f"no row from {query!r}")
+    return row
+
+
 def connect(target: LibpqTarget, *, autocommit: bool = False) -> Connection:
     return psycopg.connect(**connect_args(target), autocommit=autocommit)  # type: ignore[arg-type]
 
@@ -76,12 +83,14 @@ def exported_snapshot(target: LibpqTarget, critical: Sequence[str]) -> Iterator[
     try:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
-        exported = conn.execute("SELECT pg_export_snapshot()").fetchone()
-        version = conn.execute(
+        # The first statement fixes the transaction's snapshot; exporting it there
+        # makes the counts below and pg_dump's data the same instant.
+        exported = _row(conn, "SELECT pg_export_snapshot()")
+        version = _row(
+            conn,
             "SELECT current_setting('server_version_num')::int, current_setting('server_version'),"
-            " pg_database_size(current_database())"
-        ).fetchone()
-        assert exported is not None and version is not None  # one-row queries
+            " pg_database_size(current_database())",
+        )
         counts, missing = count_rows(conn, critical)
         yield SnapshotFacts(
             snapshot_id=str(exported[0]),
