@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 # but 500 probes do not all open sockets in the same millisecond.
 FIRST_RUN_SPREAD = 0.25
 MAX_BACKOFF = 4.0
+TICK = 0.05
 CLOSE_TIMEOUT = 2.0
 
 
@@ -34,6 +36,7 @@ class _Slot:
     probe: Probe
     due: float | None = None  # the run in flight was due then, else the next run is
     started: float | None = None
+    runs: int = 0
     failures: int = 0
     inflight: asyncio.Task[ProbeResult] | None = None
     waker: asyncio.Future[None] | None = None
@@ -121,6 +124,7 @@ class Scheduler:
                     handle.cancel()
                     slot.waker = None
             result = await self._run(slot)
+            slot.runs += 1
             slot.failures = 0 if result.status.evaluable else slot.failures + 1
             self._deliver(result)
             slot.due = self._next_due(slot)
@@ -131,11 +135,22 @@ class Scheduler:
         # further ones back off 2x, then 4x.
         backoff = min(MAX_BACKOFF, 2.0 ** max(0, slot.failures - 1))
         interval = slot.probe.interval
-        period = interval * backoff + self._random.uniform(0.0, interval * self._jitter)
+        if slot.runs == 1 and self._jitter > 0:
+            # Every probe ran at once at start; spread the second runs over a whole
+            # interval, so probes sharing an interval do not stay bunched for good.
+            # (jitter=0 keeps a strict schedule, for tests.)
+            period = interval * self._random.uniform(0.5, 1.5) * backoff
+        else:
+            period = interval * backoff + self._random.uniform(0.0, interval * self._jitter)
         # From the due time, not the start, so loop lag does not accumulate; a run that
         # overran its period starts again after a short rest, never back to back.
         rest = self._random.uniform(0.0, interval * self._jitter) + 0.01
-        return max(slot.due + period, self._clock.monotonic() + rest)
+        due = max(slot.due + period, self._clock.monotonic() + rest)
+        # Rounded up to a tick, so runs due within one share the event loop's wake-ups
+        # (with hundreds of probes a wake-up costs about as much as a probe's Python).
+        # The tick stays inside the jitter, so it never shifts a strict (jitter=0) schedule.
+        tick = min(TICK, interval * self._jitter / 2)
+        return math.ceil(due / tick) * tick if tick > 0 else due
 
     async def _run(self, slot: _Slot) -> ProbeResult:
         probe = slot.probe

@@ -21,7 +21,8 @@ from console.config.model import (
     VitalsConfig,
 )
 from probes.backups import BackupStatusProbe
-from probes.http import HttpClients, HttpProbe
+from probes.http import HttpProbe
+from probes.http_client import HttpClients
 from probes.result import Probe, ProbeResult, Status, failure
 from probes.sentry import SentryProbe
 

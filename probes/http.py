@@ -1,8 +1,6 @@
 """HTTP endpoint probe: status, body, latency phases, percentiles and availability, TLS expiry.
 
-All HTTP probes share pooled `httpx.AsyncClient`s from `HttpClients`: one per TLS
-verification setting, because an SSL context belongs to a client, not a request.
-Method, headers, timeouts and redirects are per request.
+Probes share pooled clients from `probes.http_client.HttpClients`.
 """
 
 from __future__ import annotations
@@ -24,11 +22,6 @@ from probes.tls import CertificateError, not_after
 BODY_LIMIT = 1 << 20
 # The certificate changes rarely: read it again after this long even on a reused connection.
 CERT_TTL = 3600.0
-# Bounded concurrency: a target that hangs can hold at most this many sockets.
-DEFAULT_LIMITS = httpx.Limits(
-    max_connections=200, max_keepalive_connections=200, keepalive_expiry=60.0
-)
-
 _CONNECT_STARTED = "connection.connect_tcp.started"
 _CONNECT_DONE = "connection.connect_tcp.complete"
 _TLS_DONE = "connection.start_tls.complete"
@@ -36,30 +29,6 @@ _HEADERS_SENT = "http11.send_request_headers.started"
 _HEADERS_RECEIVED = "http11.receive_response_headers.complete"
 _PERCENTILES = (("latency_p50", 0.50), ("latency_p95", 0.95), ("latency_p99", 0.99))
 _MARKED = frozenset({_CONNECT_STARTED, _CONNECT_DONE, _TLS_DONE, _HEADERS_SENT, _HEADERS_RECEIVED})
-
-
-def make_client(verify: bool, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncClient:
-    # trust_env=False: a probe measures the target, not whatever proxy the shell exports.
-    return httpx.AsyncClient(verify=verify, limits=limits, trust_env=False)
-
-
-class HttpClients:
-    """The shared clients, created on first use; `aclose()` once at shutdown."""
-
-    def __init__(self, limits: httpx.Limits = DEFAULT_LIMITS) -> None:
-        self._limits = limits
-        self._clients: dict[bool, httpx.AsyncClient] = {}
-
-    def get(self, verify: bool) -> httpx.AsyncClient:
-        client = self._clients.get(verify)
-        if client is None:
-            client = self._clients[verify] = make_client(verify, self._limits)
-        return client
-
-    async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
 
 
 class HttpProbe:

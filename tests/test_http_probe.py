@@ -12,7 +12,8 @@ import pytest
 
 from console.config.model import Duration, HttpConfig
 from console.config.secret import Secret
-from probes.http import HttpClients, HttpProbe
+from probes.http import HttpProbe
+from probes.http_client import HttpClients
 from probes.result import Status
 from probes.tls import not_after
 from tests.fixtures.http_servers import TLS_DAYS_LEFT, HandlerServer, Reply, SilentServer

@@ -192,7 +192,8 @@ async def test_first_results_arrive_promptly_and_trigger_runs_now() -> None:
         assert time.monotonic() - started < 0.5
         due = scheduler.next_due("p0")
         last = scheduler.last_started("p0")
-        assert due is not None and last is not None and due - last >= 29.0
+        # The second run lands anywhere in 0.5..1.5 intervals (spreading the start-up burst).
+        assert due is not None and last is not None and 14.0 <= due - last <= 46.0
         scheduler.trigger("p0")
         await results.wait_for("p0", 2, within=0.2)
         assert len(results.of("p1")) == 1

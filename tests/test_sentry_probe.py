@@ -9,7 +9,7 @@ import pytest
 
 from console.config.model import Duration, SentryConfig
 from console.config.secret import Secret
-from probes.http import HttpClients
+from probes.http_client import HttpClients
 from probes.result import Status
 from probes.sentry import SentryProbe
 from tests.fixtures.http_servers import SENTRY_TOKEN, SentryFake
