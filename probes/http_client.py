@@ -80,7 +80,13 @@ class _PerOriginTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         pool = self._pool(request.url)
-        await pool.slots.acquire()
+        # Waiting for a slot is waiting for the pool: bounded by the request's pool timeout.
+        wait = request.extensions.get("timeout", {}).get("pool")
+        try:
+            async with asyncio.timeout(wait):
+                await pool.slots.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout("no free connection", request=request) from None
         try:
             response = await pool.transport.handle_async_request(request)
         except BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -204,3 +205,44 @@ async def test_head_requests_read_no_body(http_server: HandlerServer, clients: H
     http_server.routes["/"] = Reply(200, "healthy")
     result = await probe(clients, http_server.url + "/", method="HEAD").run()
     assert result.status is Status.OK and http_server.seen[-1].method == "HEAD"
+
+
+async def test_a_slow_target_only_holds_its_own_connections(
+    http_server: HandlerServer, silent_server: SilentServer
+) -> None:
+    shared = HttpClients(per_origin=2)
+    try:
+        http_server.routes["/"] = Reply(200, "ok")
+        client = shared.get(True)
+        hung = [
+            HttpProbe(
+                HttpConfig(name=f"hung{i}", url=silent_server.url, timeout=Duration(0.5)), client
+            )
+            for i in range(4)
+        ]
+        fast = HttpProbe(HttpConfig(name="fast", url=http_server.url + "/"), client)
+        stuck = [asyncio.ensure_future(p.run()) for p in hung]
+        await asyncio.sleep(0.1)  # the hung target's two slots are taken, two runs queue
+        started = time.monotonic()
+        assert (await fast.run()).status is Status.OK
+        assert time.monotonic() - started < 0.5
+        errors = sorted(r.error or "" for r in await asyncio.gather(*stuck))
+        assert errors == 2 * [
+            "no free connection within 500ms (too many requests in flight)"
+        ] + 2 * ["no response within 500ms (read timeout)"]
+    finally:
+        await shared.aclose()
+
+
+async def test_hundreds_of_probes_at_once_on_one_origin(
+    http_server: HandlerServer, clients: HttpClients
+) -> None:
+    http_server.routes["/"] = Reply(200, "healthy")
+    client = clients.get(True)
+    probes = [
+        HttpProbe(HttpConfig(name=f"p{i}", url=http_server.url + "/"), client) for i in range(300)
+    ]
+    started = time.monotonic()
+    results = await asyncio.gather(*(p.run() for p in probes))
+    assert {r.status for r in results} == {Status.OK}
+    assert time.monotonic() - started < 5  # a queue in httpcore's pool once took ~20 s
