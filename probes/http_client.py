@@ -21,6 +21,7 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 
@@ -106,7 +107,10 @@ def make_client(verify: bool, per_origin: int = PER_ORIGIN) -> httpx.AsyncClient
     # httpx's trust store (certifi), or $SSL_CERT_FILE / $SSL_CERT_DIR for a private CA.
     context = httpx.create_ssl_context(verify=verify, trust_env=True)
     transport = _PerOriginTransport(context, per_origin)
-    return httpx.AsyncClient(transport=transport, trust_env=False)
+    # Probes are stateless: a cookie one target sets must not ride along on later runs
+    # (nor on other probes of the same domain), so the jar accepts none.
+    cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.AsyncClient(transport=transport, cookies=cookies, trust_env=False)
 
 
 class HttpClients:

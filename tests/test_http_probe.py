@@ -246,3 +246,13 @@ async def test_hundreds_of_probes_at_once_on_one_origin(
     results = await asyncio.gather(*(p.run() for p in probes))
     assert {r.status for r in results} == {Status.OK}
     assert time.monotonic() - started < 5  # a queue in httpcore's pool once took ~20 s
+
+
+async def test_cookies_set_by_a_target_are_never_sent_back(
+    http_server: HandlerServer, clients: HttpClients
+) -> None:
+    http_server.routes["/"] = Reply(200, "ok", headers={"Set-Cookie": "session=abc; Path=/"})
+    api = probe(clients, http_server.url + "/")
+    await api.run()
+    await api.run()
+    assert "Cookie" not in http_server.seen[-1].headers
