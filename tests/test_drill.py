@@ -253,3 +253,24 @@ def test_an_unreachable_drill_server_is_a_failed_drill_with_a_report(
         run_drill(config, store, _quiet, CancelToken(), "bob")
     [report] = _reports(tmp_path)
     assert not report.ok and "connect" in (report.error or "")
+
+
+async def test_the_status_probe_reads_what_backup_and_drill_write(
+    tmp_path: Path, pg_dsn: str, pg_cluster: ThrowawayCluster, store: Store
+) -> None:
+    """The contract with probes/backups.py: manifests and drill reports as it expects them."""
+    from probes.backups import BackupStatusProbe
+
+    config = _local(tmp_path, pg_dsn, pg_cluster)
+    _backed_up(config, store)
+    run_drill(config, store, _quiet, CancelToken(), "bob")
+    assert config.backup is not None
+    probe = BackupStatusProbe(config.backup, config.drill)
+    try:
+        result = await probe.run()
+    finally:
+        await probe.close()
+    metrics = result.metrics
+    assert metrics["newest_verified"] is True and metrics["drill_ok"] is True
+    assert metrics["newest_verification_failed"] is False
+    assert 0 < float(metrics["drill_rto"]) < float(metrics["rto_target"])  # type: ignore[arg-type]
