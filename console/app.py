@@ -158,6 +158,8 @@ class WarroomApp(App[int]):
 
     def render_frame(self) -> None:
         """The refresh tick: nothing is rendered while paused or under a modal."""
+        if not self.is_running:
+            return  # shutting down: screens are being taken apart
         screen = self.screen
         if not self.paused and isinstance(screen, LiveScreen):
             screen.show(self.frame())

@@ -29,22 +29,18 @@ def progress_text(progress: Progress) -> str:
 
 class BackupsPanel(ProbePanel):
     DEFAULT_CSS = """
-    BackupsPanel > ProgressBar { height: 1; display: none; }
-    BackupsPanel > ProgressBar.-running { display: block; }
+    BackupsPanel > ProgressBar { height: 1; }
     BackupsPanel > .action { display: none; }
     BackupsPanel > .action.-running { display: block; }
     """
 
     def __init__(self, probe: str = "backups") -> None:
         super().__init__(probe, "Backups")
-        self._actions: Sequence[ActionView] = ()
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
         for action in ACTIONS:
             yield Line(classes=f"action action-{action}")
-            # Only shown with a known total: an indeterminate bar animates forever.
-            yield ProgressBar(show_eta=False, classes=f"bar-{action}")
 
     def show_actions(self, actions: Sequence[ActionView]) -> None:
         """Running backups and drills from the snapshot, with their progress."""
@@ -52,17 +48,26 @@ class BackupsPanel(ProbePanel):
         for action in ACTIONS:
             view = running.get(action)
             line = self.query_one(f".action-{action}", Line)
-            bar = self.query_one(f".bar-{action}", ProgressBar)
             line.set_class(view is not None, "-running")
             progress = view.progress if view is not None else None
             text = (
                 f"{action} running" if progress is None else f"{action} {progress_text(progress)}"
             )
             line.show(styled(f"▶ {text}", "warning"))
-            known = progress is not None and bool(progress.bytes_total)
-            bar.set_class(known, "-running")
-            if progress is not None and progress.bytes_total:
-                bar.update(total=progress.bytes_total, progress=progress.bytes_done)
+            self._bar(action, line, progress)
+
+    def _bar(self, action: str, line: Line, progress: Progress | None) -> None:
+        """A ProgressBar only while there is progress to show: even idle, one costs CPU."""
+        bars = self.query(f".bar-{action}").results(ProgressBar)
+        bar = next(bars, None)
+        if progress is None or not progress.bytes_total:
+            if bar is not None:
+                bar.remove()
+            return
+        if bar is None:
+            bar = ProgressBar(total=progress.bytes_total, show_eta=False, classes=f"bar-{action}")
+            self.mount(bar, after=line)
+        bar.update(total=progress.bytes_total, progress=progress.bytes_done)
 
     def summary(self, metrics: Mapping[str, MetricValue]) -> Content | str:
         return f"newest {seconds(number(metrics, 'newest_age'))} ago"

@@ -74,6 +74,19 @@ class ProbePanel(Panel, can_focus=True):
     def __init__(self, probe: str, title: str) -> None:
         super().__init__(title)
         self.probe = probe
+        self._series: Series | None = None
+
+    def _spark(self) -> None:
+        """Exactly as many points as the sparkline is wide (none before it has a width)."""
+        if self.SPARK is None or self._series is None:
+            return
+        spark = self.query_one(Sparkline)
+        width = spark.content_size.width
+        if width:
+            spark.data = fit(self._series(self.probe, self.SPARK, width), width)
+
+    def on_resize(self) -> None:
+        self._spark()
 
     def compose(self) -> ComposeResult:
         yield Line(classes="headline")
@@ -87,10 +100,8 @@ class ProbePanel(Panel, can_focus=True):
         stale = is_stale(view)
         self.set_class(stale, "-stale")
         self.query_one(".headline", Line).show(headline(view, now, self.summary(metrics)))
-        if self.SPARK:
-            spark = self.query_one(Sparkline)
-            width = spark.content_size.width or 24
-            spark.data = fit(series(self.probe, self.SPARK, width), width)
+        self._series = series
+        self._spark()
         self.query_one(".body", Line).show(self.body(metrics, view, now))
         subtitle = "limited view" if last is not None and last.unavailable else ""
         if stale and last is not None:

@@ -124,12 +124,15 @@ class DetailScreen(SubScreen):
         if self.kind == "postgres":
             self.query_one("#queries", Line).show(queries_text(last.detail if last else {}))
 
+    def on_resize(self) -> None:
+        self._charts()  # sparklines take exactly their width in points
+
     def _charts(self) -> None:
         series = self.warroom.monitor.series
         for metric in CHARTS.get(self.kind, ()):
             spark = self.query_one(f"Sparkline.chart-{metric}", Sparkline)
-            width = spark.content_size.width or 60
-            points = fit(series(self.probe, metric, width), width)
+            width = spark.content_size.width
+            points = fit(series(self.probe, metric, width), width) if width else []
             spark.data = points
             summary = DASH
             if points:

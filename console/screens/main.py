@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import ClassVar
 
 from textual import events
@@ -30,6 +31,7 @@ from widgets.backups import BackupsPanel
 from widgets.database import DatabasePanel
 from widgets.errors import ErrorsPanel
 from widgets.events import EventsPanel
+from widgets.format import Series
 from widgets.header import HeaderState, StatusHeader
 from widgets.panel import ProbePanel
 from widgets.probe_health import ProbeHealthPanel, ProbeHealthTable
@@ -50,6 +52,9 @@ class MainScreen(Operations, DemoFaults):
         super().__init__(id="main")
         self.needle = ""
         self._shown: dict[Widget, Frame] = {}
+        # Each live widget with what renders it; held once (on mount), not queried every tick.
+        self._views: list[tuple[Widget, Callable[[Frame], None]]] = []
+        self._last: Frame | None = None
 
     def compose(self) -> ComposeResult:
         config = self.warroom.config
@@ -75,12 +80,29 @@ class MainScreen(Operations, DemoFaults):
 
     def on_mount(self) -> None:
         self.query_one("#filter").display = False
-        self.query_one(AlertsTable).focus()
+        self.alerts = self.query_one(AlertsTable)
+        self.alerts.focus()
+        series = self.warroom.monitor.series
+        for panel in self.query(ProbePanel):
+            self._views.append((panel, partial(self._show_probe, panel, series)))
+        for api in self.query(ApiPanel):
+            self._views.append((api, partial(self._show_api, api, series)))
+        health = self.query_one(ProbeHealthTable)
+        self._views.append(
+            (self.query_one(ProbeHealthPanel), lambda f: health.show(f.snapshot.probes, f.now))
+        )
+        events_panel = self.query_one(EventsPanel)
+        self._views.append((events_panel, lambda f: events_panel.show(f.events)))
+        self._alerts_panel = self.query_one(AlertsPanel)
+        self._views.append((self._alerts_panel, self._show_alerts))
+        self._header = self.query_one(StatusHeader)
+        self._actions_bar = self.query_one(ActionsBar)
         self.warroom.render_frame()
 
     def on_resize(self, event: events.Resize) -> None:
         self.query_one(AlertsTable).fit_summary(event.size.width)
-        self._shown.clear()
+        if self._views:  # mounted: render now, the new column needs its cells
+            self._rerender()
 
     # -- rendering -----------------------------------------------------------------
 
@@ -95,30 +117,38 @@ class MainScreen(Operations, DemoFaults):
         return True
 
     def show(self, frame: Frame) -> None:
-        snap, now = frame.snapshot, frame.now
-        self.query_one(StatusHeader).show(HeaderState(snap, now, frame.paused, frame.demo))
-        self.query_one(ActionsBar).show_running(frame.running)
-        series = self.warroom.monitor.series
-        for panel in self.query(ProbePanel):
-            if self._fresh(panel, frame):
-                panel.show(snap.probe(panel.probe), now, series)
-                if isinstance(panel, BackupsPanel):
-                    panel.show_actions(snap.actions)
-        for api in self.query(ApiPanel):
-            if self._fresh(api, frame):
-                views = [p for p in snap.probes if p.kind == "http"]
-                api.show(views, now, series, self.needle)
-        health = self.query_one(ProbeHealthPanel)
-        if self._fresh(health, frame):
-            health.query_one(ProbeHealthTable).show(snap.probes, now)
-        events_panel = self.query_one(EventsPanel)
-        if self._fresh(events_panel, frame):
-            events_panel.show(frame.events)
-        alerts_panel = self.query_one(AlertsPanel)
-        if self._fresh(alerts_panel, frame):
-            self.query_one(AlertsTable).show(snap.alerts, now, self.needle)
-            alerts_panel.border_subtitle = f"filter: {self.needle}" if self.needle else ""
-        self.refresh_bindings()
+        if not self._views:
+            return  # not mounted yet
+        if frame is not self._last:
+            self._last = frame
+            snap = frame.snapshot
+            self._header.show(HeaderState(snap, frame.now, frame.paused, frame.demo))
+            self._actions_bar.show_running(frame.running)
+            self.refresh_bindings()  # what applies may have changed with the state
+        for widget, render in self._views:
+            if self._fresh(widget, frame):
+                render(frame)
+
+    def _show_probe(self, panel: ProbePanel, series: Series, frame: Frame) -> None:
+        panel.show(frame.snapshot.probe(panel.probe), frame.now, series)
+        if isinstance(panel, BackupsPanel):
+            panel.show_actions(frame.snapshot.actions)
+
+    def _show_api(self, api: ApiPanel, series: Series, frame: Frame) -> None:
+        views = [p for p in frame.snapshot.probes if p.kind == "http"]
+        api.show(views, frame.now, series, self.needle)
+
+    def _show_alerts(self, frame: Frame) -> None:
+        self.alerts.show(frame.snapshot.alerts, frame.now, self.needle)
+        subtitle = f"filter: {self.needle}" if self.needle else ""
+        empty = not frame.snapshot.alerts
+        if empty:
+            subtitle = "✓ no open alerts"
+        self._alerts_panel.set_class(empty, "-empty")  # room for the panels on a quiet day
+        self._alerts_panel.border_subtitle = subtitle
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()  # acknowledge/unacknowledge depend on the selected alert
 
     def _rerender(self) -> None:
         self._shown.clear()

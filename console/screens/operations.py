@@ -100,8 +100,8 @@ class Operations(LiveScreen):
             return
         name = config.backup.database
         body = [
-            f"restores the newest backup of {name} into a scratch database on",
-            f"             {config.drill.target_dsn}",
+            f"source       the newest backup of {name}",
+            f"target       a scratch database on {config.drill.target_dsn}",
             f"RTO target   {seconds(config.drill.rto_target)}",
         ]
         self.app.push_screen(

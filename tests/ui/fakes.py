@@ -37,7 +37,8 @@ class FakeMonitor:
 
     def series(self, probe: str, metric: str, points: int) -> list[float]:
         seed = len(probe) * 11 + len(metric) * 7
-        return [float((i * 37 + seed) % 17 + 1) for i in range(points)]
+        scale = 0.05 if "ratio" in metric or metric == "availability" else 1.0
+        return [((i * 37 + seed) % 17 + 1) * scale for i in range(points)]
 
     def subscribe(self, callback: Callable[[], None]) -> None:
         self._subscribers.append(callback)

@@ -155,6 +155,8 @@ url = "http://127.0.0.1:9/health"
         assert table.selected_key == alert.id
         await pilot.press("a", *"on it", "enter")
         await settle(app, pilot)
+        await monitor.sync()  # the event log is read back from the store
+        await settle(app, pilot)
         acked = monitor.snapshot().alerts[0]
         assert acked.ack is not None and acked.ack.note == "on it"
         assert cell(table, alert.id, "state") == "✓ acked"

@@ -1,0 +1,86 @@
+"""Screenshots with deterministic data and a frozen clock: layouts, modals, help.
+
+Update with `pytest tests/ui --snapshot-update`, then read the SVGs' text before committing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from console.clock import FakeClock
+from console.snapshot import MonitorSnapshot
+from tests.ui import scenarios
+from tests.ui.conftest import build_app
+from tests.ui.fakes import FakeMonitor
+from widgets.alerts import AlertsTable
+
+SIZES = [(80, 24), (120, 40), (250, 70)]
+Snap = Callable[..., bool]
+
+
+def app_for(state: MonitorSnapshot, **kwargs: Any) -> Any:
+    monitor = FakeMonitor(scenarios.ui_config(), FakeClock(), state)
+    return build_app(monitor, **kwargs)
+
+
+def select(alert_id: str, *keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def run(pilot: Pilot[Any]) -> None:
+        await pilot.pause()  # run_before starts before the main screen is mounted
+        pilot.app.screen.query_one(AlertsTable).select_key(alert_id)
+        await pilot.pause()
+        if keys:
+            await pilot.press(*keys)
+
+    return run
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_healthy(snap_compare: Snap, size: tuple[int, int]) -> None:
+    assert snap_compare(app_for(scenarios.healthy()), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_incident(snap_compare: Snap, size: tuple[int, int]) -> None:
+    """Database down, P0 firing, one acknowledged, one silenced, a deadline passed."""
+    assert snap_compare(app_for(scenarios.incident()), terminal_size=size)
+
+
+def test_read_only_paused_backup_running(snap_compare: Snap) -> None:
+    async def pause(pilot: Pilot[Any]) -> None:
+        await pilot.pause()
+        await pilot.press("p")
+        pilot.app.clear_notifications()  # toasts expire on the wall clock: keep them out
+
+    app = app_for(scenarios.backup_running(scenarios.healthy()), read_only=True)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=pause)
+
+
+def test_acknowledge_modal(snap_compare: Snap) -> None:
+    run = select(scenarios.DB_DOWN, "a", *"on it")
+    assert snap_compare(app_for(scenarios.incident()), run_before=run)
+
+
+def test_silence_modal(snap_compare: Snap) -> None:
+    run = select(scenarios.SPIKE, "s")
+    assert snap_compare(app_for(scenarios.incident()), run_before=run)
+
+
+def test_backup_confirmation(snap_compare: Snap) -> None:
+    assert snap_compare(app_for(scenarios.healthy()), press=["b"])
+
+
+def test_drill_confirmation(snap_compare: Snap) -> None:
+    assert snap_compare(app_for(scenarios.healthy()), press=["R", "m", "a"])
+
+
+def test_help(snap_compare: Snap) -> None:
+    assert snap_compare(app_for(scenarios.healthy()), terminal_size=(80, 40), press=["?"])
+
+
+def test_alert_details(snap_compare: Snap) -> None:
+    run = select(scenarios.DB_DOWN, "enter")
+    assert snap_compare(app_for(scenarios.incident()), terminal_size=(120, 40), run_before=run)
