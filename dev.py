@@ -23,7 +23,7 @@ STAMP = VENV / ".warroom-installed"
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 is
         sys.exit(f"Warroom needs Python 3.11 or newer (this is {sys.version.split()[0]})")
     if not (BIN / "python").exists():
         print(f"creating virtualenv in {VENV}", file=sys.stderr)

@@ -231,7 +231,9 @@ def test_repeats_for_firing_unacknowledged_alerts(clock: FakeClock) -> None:
 
 
 def test_a_partial_alerts_table_keeps_the_plans_deadlines(clock: FakeClock) -> None:
-    engine = make([rule(severity="P1")], clock, alerts=AlertsConfig(ack_deadline={"P0": Duration(60)}))
+    engine = make(
+        [rule(severity="P1")], clock, alerts=AlertsConfig(ack_deadline={"P0": Duration(60)})
+    )
     fired = engine.observe(result(x=11))
     assert fired[0].occurrence.deadline == clock.now() + 7200  # P1: within 2 hours
     assert notes(fired) == []  # P1 still waits its default group_wait
