@@ -1,0 +1,382 @@
+"""Console speed: Warroom's console against pg_activity 3.6.2, both at 1 s refresh, in tmux.
+
+    .venv/bin/pip install -e '.[bench]'          # pg_activity==3.6.2 (py-spy for --profile)
+    .venv/bin/python bench/console_speed.py [--runs 5] [--long] [--profile 30] [--write]
+
+One `warroom demo --no-ui` stack is the database both watch (Warroom through its
+reference config.toml, pg_activity through the same monitor role). Each program runs
+exec'd in its own session of a private tmux server (`tmux -L`, no user config), so the
+pane's pid is the program and its /proc tree is the console alone - the demo's
+supervisor, PostgreSQL, API and workload are never counted.
+
+1. first data frame: `capture-pane -p` every 10 ms from spawn until the screen shows
+   data (Warroom: Database panel `✓ UP` + `rtt`, and every [http] row of the API panel
+   with a latency when the panel is on screen; pg_activity: the `PostgreSQL N` header,
+   `Sessions:` and the activity table's header). A warm-up round is not counted.
+2. idle CPU: utime+stime (+ reaped children) of the tree over 60 s, % of one core;
+   terminal output over the same window from `pipe-pane`.
+3. RSS (VmRSS) at 1 min, and at 5 and 10 min with --long.
+4. key to screen: pause (Warroom `p` -> PAUSED, pg_activity Space -> PAUSE) and help
+   (`?` / `h`), polled every 2 ms; the floor is `cat`'s echo in the same tmux.
+
+Everything started here is stopped on exit (SIGTERM to the demo, kill of the tmux
+server, SIGKILL for stragglers), also on errors and Ctrl-C. `--write` replaces only the
+"Console speed" section of docs/benchmarks.md (a `<!-- notes -->...<!-- /notes -->`
+block in it is kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import write_section
+from _term import (
+    LATENCY,
+    BenchError,
+    Demo,
+    Tmux,
+    cpu_percent,
+    facts,
+    panel,
+    row_has_latency,
+    sample,
+    wait_for,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+Screen = Callable[[str], bool]
+
+
+@dataclass
+class Contender:
+    name: str  # also the tmux session name
+    command: str
+    size: tuple[int, int]
+    ready: Screen
+    paused: Screen
+    pause_key: str
+    help_open: Screen
+    help_key: str
+    help_close: tuple[str, ...]  # (key, label) pairs flattened: key, label, key, label
+    env: dict[str, str] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+# -- what "data on screen" means -------------------------------------------------------
+
+
+def warroom_ready(http_names: list[str], *, need_api: bool) -> Screen:
+    def ready(screen: str) -> bool:
+        db = panel(screen, "Database")
+        if db is None or "✓ UP" not in db or not re.search(rf"rtt {LATENCY}", db):
+            return False
+        api = panel(screen, "API")
+        if api is None:
+            return not need_api  # below the fold at small sizes
+        return all(row_has_latency(api, name) for name in http_names)
+
+    return ready
+
+
+BINDING_WORDS = re.compile(r"\b(Acknowledge|Silence|Backup now|Checklist|Pause|Refresh now|Quit)\b")
+
+
+def warroom_help(screen: str) -> bool:
+    # The help lists the bindings; the footer (last line) may show a few of them too.
+    body = screen.rstrip("\n").splitlines()[:-1]
+    return sum(1 for line in body if BINDING_WORDS.search(line)) >= 3
+
+
+def pga_ready(screen: str) -> bool:
+    return bool(
+        re.search(r"(?m)^PostgreSQL \d+", screen)
+        and re.search(r"Sessions: \d+/\d+ total", screen)
+        and re.search(r"(?m)^PID\s+.*DATABASE", screen)
+    )
+
+
+def painted(screen: str) -> bool:
+    return bool(screen.strip())
+
+
+# -- measurements ------------------------------------------------------------------------
+
+
+def startup(tmux: Tmux, c: Contender, timeout: float) -> tuple[float, float]:
+    spawned = tmux.spawn(c.name, c.command, c.size, c.env)
+    try:
+        paint, _ = wait_for(
+            tmux, c.name, painted, since=spawned, timeout=timeout, what="any output"
+        )
+        data, _ = wait_for(tmux, c.name, c.ready, since=spawned, timeout=timeout, what="data")
+        return paint, data
+    finally:
+        tmux.kill(c.name)
+
+
+def floor(tmux: Tmux, presses: int) -> dict[str, Any]:
+    spawned = tmux.spawn("floor", "sh -c 'echo READY; exec cat'", (120, 40), {})
+    try:
+        spawn, _ = wait_for(tmux, "floor", lambda s: "READY" in s, since=spawned, timeout=10)
+        times = []
+        for i in range(presses):
+            time.sleep(random.uniform(0.05, 0.15))
+            t0 = time.monotonic()
+            tmux.keys("floor", "x")
+            dt, _ = wait_for(
+                tmux,
+                "floor",
+                lambda s, n=i + 1: s.count("x") >= n,
+                since=t0,
+                timeout=5,
+                interval=0.002,
+                what="cat's echo",
+            )
+            times.append(dt)
+        return {"spawn_to_output": spawn, "echo": times}
+    finally:
+        tmux.kill("floor")
+
+
+def keypresses(tmux: Tmux, c: Contender, presses: int) -> None:
+    def press(key: str, want: Screen, what: str) -> float:
+        time.sleep(random.uniform(0.15, 0.35))  # not in step with the 1 s refresh
+        t0 = time.monotonic()
+        tmux.keys(c.name, key)
+        dt, _ = wait_for(tmux, c.name, want, since=t0, timeout=5, interval=0.002, what=what)
+        return dt
+
+    if c.paused(tmux.capture(c.name)) or c.help_open(tmux.capture(c.name)):
+        raise BenchError(f"{c.name}: paused or help open before the key test")
+    c.results["pause_key"] = [
+        press(c.pause_key, c.paused if i % 2 == 0 else (lambda s: not c.paused(s)), "pause toggle")
+        for i in range(presses)
+    ]
+    opened: list[float] = []
+    closed: dict[str, list[float]] = {}
+    pairs = list(zip(c.help_close[::2], c.help_close[1::2], strict=True))
+    for i in range(max(2, presses // 2)):
+        opened.append(press(c.help_key, c.help_open, "help"))
+        key, label = pairs[i % len(pairs)]
+        closed.setdefault(label, []).append(
+            press(key, lambda s: not c.help_open(s), f"help closed by {label}")
+        )
+    c.results["help_open"] = opened
+    for label, times in closed.items():
+        c.results[f"help_close {label}"] = times
+
+
+def steady(tmux: Tmux, cs: list[Contender], workdir: Path, args: argparse.Namespace) -> None:
+    """All contenders at once: idle CPU over args.idle s, RSS checkpoints, then key tests."""
+    spawned = {c.name: tmux.spawn(c.name, c.command, c.size, c.env) for c in cs}
+    pids = {}
+    for c in cs:
+        _, screen = wait_for(
+            tmux, c.name, c.ready, since=spawned[c.name], timeout=args.timeout, what="data"
+        )
+        pids[c.name], _, c.results["size"] = tmux.info(c.name)
+        c.results["api_panel_visible"] = panel(screen, "API") is not None
+        tmux.pipe_output(c.name, workdir / f"{c.name}.tty")
+    ref = max(spawned.values())
+    time.sleep(args.settle)
+    before = {c.name: sample(pids[c.name]) for c in cs}
+    out_before = {c.name: (workdir / f"{c.name}.tty").stat().st_size for c in cs}
+    checkpoints = [60.0, 300.0, 600.0] if args.long else [60.0]
+    window_end = time.monotonic() + args.idle
+    rss: dict[str, dict[str, int]] = {c.name: {} for c in cs}
+    events = sorted([(window_end, "idle")] + [(ref + t, f"{t / 60:.0f} min") for t in checkpoints])
+    for at, what in events:
+        while time.monotonic() < at:
+            time.sleep(min(5.0, max(0.0, at - time.monotonic())))
+            for c in cs:
+                sample(pids[c.name])  # raises if a contender died
+        latest = {c.name: sample(pids[c.name]) for c in cs}
+        for c in cs:
+            s = latest[c.name]
+            if what == "idle":
+                c.results["idle_cpu"] = cpu_percent(before[c.name], s)
+                out = (workdir / f"{c.name}.tty").stat().st_size - out_before[c.name]
+                c.results["tty_bytes_per_s"] = out / (s.at - before[c.name].at)
+            else:
+                rss[c.name][what] = s.rss_kb
+                c.results["tree_processes"] = s.processes
+                c.results["tree_rss_kb"] = s.tree_rss_kb
+        print(
+            f"  [{what}] "
+            + ", ".join(
+                f"{c.name}: {cpu_percent(before[c.name], latest[c.name]):.2f}% "
+                f"{latest[c.name].rss_kb / 1024:.0f} MB"
+                for c in cs
+            ),
+            file=sys.stderr,
+        )
+    for c in cs:
+        c.results["rss_kb"] = rss[c.name]
+        if args.long:
+            c.results["long_cpu"] = cpu_percent(before[c.name], sample(pids[c.name]))
+    for c in cs:
+        keypresses(tmux, c, args.presses)
+    if args.profile:
+        from _profile import profile
+
+        c = cs[0]  # Warroom at 120x40, still idle
+        c.results["profile"] = profile(pids[c.name], args.profile, workdir / c.name)
+
+
+# -- run ------------------------------------------------------------------------------
+
+
+def contenders(env: dict[str, str], workdir: Path) -> list[Contender]:
+    config = ROOT / "config.toml"
+    http_names = list(tomllib.loads(config.read_text()).get("http", {}))
+    warroom = f"{shlex.quote(str(VENV_BIN / 'warroom'))} --config {shlex.quote(str(config))}"
+    dsn = urlsplit(env["WARROOM_DB_DSN"])
+    pga = shlex.join(
+        [
+            str(VENV_BIN / "pg_activity"),
+            "--refresh",
+            "1",
+            "-h",
+            dsn.hostname or "localhost",
+            "-p",
+            str(dsn.port or 5432),
+            "-U",
+            unquote(dsn.username or ""),
+            "-d",
+            dsn.path.lstrip("/"),
+        ]
+    )
+    paused = re.compile(r"\bPAUSED\b")
+
+    def w(size: tuple[int, int]) -> Contender:
+        name = f"warroom-{size[0]}x{size[1]}"
+        return Contender(
+            name,
+            warroom,
+            size,
+            warroom_ready(http_names, need_api=size == (120, 40)),
+            lambda s: bool(paused.search(s)),
+            "p",
+            warroom_help,
+            "?",
+            ("?", "?", "Escape", "Esc"),
+            env={"WARROOM_STATE_PATH": str(workdir / f"{name}.sqlite3")},
+        )
+
+    return [
+        w((120, 40)),
+        Contender(
+            "pg_activity-120x40",
+            pga,
+            (120, 40),
+            pga_ready,
+            lambda s: re.search(r"(?m)^\s+PAUSE\s*$", s) is not None,
+            "Space",
+            lambda s: "sort by CPU%" in s,
+            "h",
+            ("x", "any key"),
+        ),
+        w((80, 24)),
+    ]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="warroom-bench-"))
+    demo = tmux = None
+    try:
+        demo = Demo(workdir)
+        env = demo.wait_ready()
+        info = facts(env)
+        server_env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
+        server_env |= env | {"PGPASSWORD": unquote(urlsplit(env["WARROOM_DB_DSN"]).password or "")}
+        server_env.setdefault("LANG", "C.UTF-8")
+        tmux = Tmux(f"warroom-bench-{os.getpid()}", server_env)
+        cs = contenders(env, workdir)
+        print("floor (cat in the same tmux)…", file=sys.stderr)
+        base = floor(tmux, args.presses)
+        print(f"first data frame: 1 warm-up + {args.runs} rounds…", file=sys.stderr)
+        for n in range(args.runs + 1):
+            for c in cs:
+                paint, data = startup(tmux, c, args.timeout)
+                print(
+                    f"  {'warm-up' if n == 0 else n}: {c.name} paint {paint * 1000:.0f} ms, "
+                    f"data {data * 1000:.0f} ms",
+                    file=sys.stderr,
+                )
+                if n:
+                    c.results.setdefault("first_paint", []).append(paint)
+                    c.results.setdefault("first_data", []).append(data)
+                time.sleep(0.5)
+        print(f"steady state ({'10 min' if args.long else f'{args.idle:.0f} s'})…", file=sys.stderr)
+        steady(tmux, cs, workdir, args)
+        info["loadavg_after"] = os.getloadavg()
+        return {"facts": info, "floor": base, "contenders": {c.name: c.results for c in cs}}
+    finally:
+        if tmux is not None:
+            tmux.close()
+        if demo is not None:
+            demo.close()
+        if args.keep:
+            print(f"kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed launches per contender")
+    parser.add_argument("--presses", type=int, default=20, help="key presses per key test")
+    parser.add_argument("--idle", type=float, default=60.0, help="idle CPU window, seconds")
+    parser.add_argument("--settle", type=float, default=5.0, help="wait after data, seconds")
+    parser.add_argument("--long", action="store_true", help="RSS at 1, 5 and 10 min (10+ min)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="per-screen timeout")
+    parser.add_argument(
+        "--profile",
+        type=float,
+        default=0,
+        metavar="S",
+        help="py-spy record Warroom for S seconds after the idle window",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` cleans up
+    if subprocess.run(["which", "tmux"], capture_output=True).returncode:
+        print("tmux is not installed", file=sys.stderr)
+        return 2
+    try:
+        results = run(args)
+    except BenchError as exc:
+        print(f"console_speed: {exc}", file=sys.stderr)
+        return 1
+    command = "     .venv/bin/python bench/console_speed.py " + " ".join(sys.argv[1:])
+    text = write_section(results, command, args, write=args.write)
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
