@@ -34,6 +34,7 @@ from typing import Protocol
 from console.actions import catalog, retention
 from console.actions.destinations import Destination, open_destination
 from console.actions.dump_stream import Digest, PipeSink, copy_hashed, dump_into
+from console.actions.exclusive import LeaseStore, exclusive
 from console.actions.pg_snapshot import SnapshotFacts, exported_snapshot
 from console.actions.pg_tools import PgTools, ToolProcess, find_tools, libpq_target
 from console.actions.progress import Cancelled, CancelToken, ProgressCallback
@@ -51,7 +52,7 @@ class BackupFailed(RuntimeError):
     """The backup failed; `str()` is one line for the operator, free of secrets."""
 
 
-class BackupStore(retention.AuditStore, Protocol):
+class BackupStore(LeaseStore, retention.AuditStore, Protocol):
     def record_backup(
         self,
         key: str,
@@ -87,6 +88,20 @@ def backup_dsn(config: Config, backup: BackupConfig) -> Secret:
 
 
 def run_backup(
+    config: Config,
+    store: BackupStore,
+    progress: ProgressCallback,
+    cancel: CancelToken,
+    operator: str,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> BackupOutcome:
+    """One at a time per state file (see console.actions.exclusive); raises AlreadyRunning."""
+    with exclusive(store, "backup", progress) as report:
+        return _run_backup(config, store, report, cancel, operator, clock=clock)
+
+
+def _run_backup(
     config: Config,
     store: BackupStore,
     progress: ProgressCallback,

@@ -32,6 +32,7 @@ from console.actions.backup import backup_dsn
 from console.actions.catalog import newest_verified, stamp
 from console.actions.destinations import Destination, open_destination
 from console.actions.dump_stream import copy_hashed
+from console.actions.exclusive import LeaseStore, exclusive
 from console.actions.pg_snapshot import connect, count_rows, list_tables
 from console.actions.pg_tools import LibpqTarget, ToolProcess, find_tools, libpq_target
 from console.actions.progress import Cancelled, CancelToken, ProgressCallback
@@ -55,7 +56,7 @@ class DrillFailed(RuntimeError):
         self.report = report
 
 
-class DrillStore(ScratchStore, Protocol):
+class DrillStore(LeaseStore, ScratchStore, Protocol):
     def record_drill(
         self,
         backup_key: str,
@@ -97,6 +98,21 @@ def cleanup(config: Config, store: ScratchStore, operator: str) -> list[str]:
 
 
 def run_drill(
+    config: Config,
+    store: DrillStore,
+    progress: ProgressCallback,
+    cancel: CancelToken,
+    operator: str,
+    *,
+    keep: bool | None = None,
+    clock: Callable[[], float] = time.time,
+) -> DrillOutcome:
+    """One at a time per state file (see console.actions.exclusive); raises AlreadyRunning."""
+    with exclusive(store, "drill", progress) as report:
+        return _run_drill(config, store, report, cancel, operator, keep=keep, clock=clock)
+
+
+def _run_drill(
     config: Config,
     store: DrillStore,
     progress: ProgressCallback,
