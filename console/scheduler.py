@@ -24,7 +24,10 @@ log = logging.getLogger(__name__)
 # The first runs are spread over at most this long, so the console has data at once
 # but 500 probes do not all open sockets in the same millisecond.
 FIRST_RUN_SPREAD = 0.25
-MAX_BACKOFF = 4.0
+# A failing target is polled at most half as often: enough to spare it, while the
+# operator still sees it come back within two intervals (the probes themselves
+# pace reconnects).
+MAX_BACKOFF = 2.0
 TICK = 0.05
 CLOSE_TIMEOUT = 2.0
 
@@ -132,7 +135,7 @@ class Scheduler:
     def _next_due(self, slot: _Slot) -> float:
         assert slot.due is not None
         # The first failure is retried on time (rules count consecutive failures);
-        # further ones back off 2x, then 4x.
+        # further ones back off to MAX_BACKOFF.
         backoff = min(MAX_BACKOFF, 2.0 ** max(0, slot.failures - 1))
         interval = slot.probe.interval
         if slot.runs == 1 and self._jitter > 0:

@@ -4,8 +4,9 @@ A backup is a dump *and* its manifest (probes/backup_manifest.py): a dump withou
 manifest is unfinished and does not count, nor does a manifest whose dump is gone.
 Manifests are read newest first until a verified one is found (at most
 `MAX_MANIFEST_READS` a run) and cached by ETag, so a steady state costs one LIST.
-The destination holds every database's backups: all of them count, whatever
-`<db>` their names carry (the action decides that name, the probe only reads).
+A destination may hold several databases' backups (one prefix shared by teams):
+only `[backup].database`'s count, so another database's fresh dump cannot hide
+a stale one of ours.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from probes.backup_manifest import (
     BackupManifest,
     DrillReport,
     ManifestError,
+    backup_stem,
 )
 from probes.backup_store import BackupStore, StoredObject, StoreError, open_store
 from probes.result import MetricValue, ProbeResult, Status, failure, one_line
@@ -84,7 +86,7 @@ class BackupStatusProbe:
             # Retention deletes old backups: forget what is gone so the cache stays small.
             self._documents = {k: v for k, v in self._documents.items() if k in objects}
             now = time.time()
-            backups = _complete_backups(objects)
+            backups = _complete_backups(objects, self._backup.database)
             metrics: dict[str, MetricValue] = {
                 "up": True,
                 "retained_count": len(backups),
@@ -165,12 +167,16 @@ class BackupStatusProbe:
         return metrics
 
 
-def _complete_backups(objects: dict[str, StoredObject]) -> list[str]:
-    """Manifest keys whose dump exists, newest stamp first."""
+def _complete_backups(objects: dict[str, StoredObject], database: str) -> list[str]:
+    """The database's manifest keys whose dump exists, newest stamp first."""
     found: list[tuple[str, str]] = []
     for key in objects:
         match = _STAMP.search(key)
-        if match and "/" not in key and key.removesuffix(MANIFEST_SUFFIX) + DUMP_SUFFIX in objects:
+        if (
+            match
+            and key == backup_stem(database, match.group(1)) + MANIFEST_SUFFIX
+            and key.removesuffix(MANIFEST_SUFFIX) + DUMP_SUFFIX in objects
+        ):
             found.append((match.group(1), key))
     return [key for _, key in sorted(found, reverse=True)]
 

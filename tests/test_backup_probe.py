@@ -31,13 +31,13 @@ def stamp(epoch: float) -> str:
 
 
 def backup_files(
-    age: float, size: int = 1000, verification: Verification = "verified"
+    age: float, size: int = 1000, verification: Verification = "verified", database: str = "main"
 ) -> dict[str, bytes]:
     finished = time.time() - age
-    stem = backup_stem("app", stamp(finished))
+    stem = backup_stem(database, stamp(finished))
     manifest = BackupManifest(
         key=f"{stem}.dump",
-        database="app",
+        database=database,
         size=size,
         sha256="0" * 64,
         server_version="16.4",
@@ -131,7 +131,7 @@ async def test_only_complete_pairs_are_backups(s3_bucket: S3Bucket) -> None:
     newest = backup_files(60)
     orphan_manifest = {k: v for k, v in backup_files(120).items() if k.endswith(".json")}
     upload(s3_bucket, {k: v for k, v in newest.items() if k.endswith(".dump")} | orphan_manifest)
-    upload(s3_bucket, backup_files(3600) | {"warroom-app-20200101T000000Z.manifest.json": b"{"})
+    upload(s3_bucket, backup_files(3600) | {"warroom-main-20200101T000000Z.manifest.json": b"{"})
     result = await BackupStatusProbe(s3_config(s3_bucket), None).run()
     assert result.metrics["retained_count"] == 1
     assert result.metrics["newest_age"] == pytest.approx(3600, abs=5)
@@ -199,3 +199,13 @@ async def test_a_missing_directory_is_down(tmp_path: Path) -> None:
     result = await BackupStatusProbe(config, None).run()
     assert result.status is Status.DOWN
     assert result.error == f"backup directory {tmp_path / 'gone'} does not exist"
+
+
+async def test_only_the_configured_databases_backups_count(tmp_path: Path) -> None:
+    files = backup_files(40 * 3600) | backup_files(60, database="main-replica")
+    for name, body in files.items():
+        (tmp_path / name).write_bytes(body)
+    probe = BackupStatusProbe(BackupConfig(database="main", destination=str(tmp_path)), None)
+    result = await probe.run()
+    assert result.metrics["retained_count"] == 1
+    assert result.status is Status.CRITICAL  # main's only backup is stale, whatever else is fresh

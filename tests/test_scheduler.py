@@ -148,7 +148,7 @@ async def test_a_hung_probe_does_not_delay_the_others() -> None:
     assert hung.closed and fast.closed
 
 
-async def test_consecutive_failures_back_off_up_to_4x_and_success_resets() -> None:
+async def test_consecutive_failures_back_off_up_to_2x_and_success_resets() -> None:
     outcomes = [Status.DOWN] * 5 + [Status.OK] * 3
 
     async def scripted() -> Status:
@@ -163,8 +163,8 @@ async def test_consecutive_failures_back_off_up_to_4x_and_success_resets() -> No
     finally:
         await scheduler.stop()
     gaps = [round((b - a) / probe.interval, 1) for a, b in itertools.pairwise(probe.starts)]
-    # After failure 1 on time, then 2x, 4x, capped at 4x; after the first success, 1x again.
-    assert gaps[:6] == pytest.approx([1, 2, 4, 4, 4, 1], abs=0.3)
+    # After failure 1 on time, then 2x, capped; after the first success, 1x again.
+    assert gaps[:6] == pytest.approx([1, 2, 2, 2, 2, 1], abs=0.3)
 
 
 async def test_run_once_runs_all_probes_concurrently_each_under_its_timeout() -> None:
