@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.widgets.data_table import ColumnKey
 
 from console.alerts.model import AlertState, Occurrence
 from console.config.durations import format_duration
@@ -16,7 +15,8 @@ from widgets.keyed_table import Column, KeyedTable, Row
 from widgets.panel import Panel
 
 _SEVERITY_TONE: dict[str, Tone] = {"P0": "error", "P1": "warning", "P2": ""}
-SUMMARY = "summary"
+OWNER = (5, 12)  # narrowest and widest owner column
+TAIL = ("owner", "summary")  # the columns sized by the screen's width
 
 
 def state_of(alert: Occurrence) -> tuple[str, Tone]:
@@ -75,7 +75,6 @@ class AlertsTable(KeyedTable):
         ("value", "value", 6),
         ("since", "since", 5),
         ("due", "ack by", 7),
-        ("owner", "owner", 5),
     )
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -87,16 +86,27 @@ class AlertsTable(KeyedTable):
         key = self.selected_key
         return None if key is None else self.alerts.get(key)
 
-    def fit_summary(self, width: int) -> None:
-        """A summary column in whatever room the fixed columns leave (none at 80 columns)."""
-        fixed = sum(w + 2 * self.cell_padding for _, _, w in self.COLUMNS)
-        room = width - fixed - 2 * self.cell_padding - 2  # borders and the scrollbar
-        if SUMMARY in self.columns:
-            if self.columns[ColumnKey(SUMMARY)].width == room:
-                return
-            self.remove_column(SUMMARY)
-        if room >= 20:
-            self.add_column(SUMMARY, width=room, key=SUMMARY, default=self.cell(""))
+    def add_extra_columns(self) -> None:
+        self.fit_columns(0)
+
+    def fit_columns(self, width: int) -> None:
+        """Owner and summary share what the fixed columns leave of `width` (the screen's).
+
+        At 80 columns the owner gets 5 and there is no summary; a war-room screen gets
+        whole names and summaries. Only a resize changes them, never live data.
+        """
+        pad = 2 * self.cell_padding
+        room = width - sum(w + pad for _, _, w in self.COLUMNS) - 2 - 1  # borders, scrollbar
+        owner = max(OWNER[0], min(OWNER[1], room - pad))
+        summary = room - owner - 2 * pad
+        wanted = [("owner", owner)] + ([("summary", summary)] if summary >= 20 else [])
+        current = [(str(k.value), c.width) for k, c in self.columns.items() if k.value in TAIL]
+        if current == wanted:
+            return
+        for key, _ in current:
+            self.remove_column(key)
+        for key, size in wanted:
+            self.add_column(key, width=size, key=key, default=self.cell(""))
 
     def show(self, alerts: Sequence[Occurrence], now: float, needle: str = "") -> None:
         visible = sorted(

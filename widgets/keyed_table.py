@@ -44,6 +44,10 @@ class KeyedTable(DataTable[Text]):
     def on_mount(self) -> None:
         for key, label, width in self.COLUMNS:
             self.add_column(label, width=width, key=key)
+        self.add_extra_columns()
+
+    def add_extra_columns(self) -> None:
+        """Columns a subclass sizes itself, after the fixed ones (none by default)."""
 
     def cell(self, text: str, tone: Tone = "") -> Text:
         """A cell in a theme tone; plain text, so names with brackets are never markup."""

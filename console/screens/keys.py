@@ -14,7 +14,10 @@ from textual.binding import Binding
 
 from console.keymap import ACTIONS, Action
 
-PRIORITY = frozenset({"details"})  # enter must reach us before a focused DataTable takes it
+# Handled as the key arrives, before the focused widget sees it: enter must beat a
+# DataTable's own, and keys typed right after `/` must land in the filter input.
+# check_action lets both through to a focused Input.
+PRIORITY = frozenset({"details", "filter"})
 
 # Keys that are not operator actions, for the help screen.
 CANCEL_KEY = "x"

@@ -100,7 +100,7 @@ class MainScreen(Operations, DemoFaults):
         self.warroom.render_frame()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.query_one(AlertsTable).fit_summary(event.size.width)
+        self.query_one(AlertsTable).fit_columns(event.size.width)
         if self._views:  # mounted: render now, the new column needs its cells
             self._rerender()
 
@@ -164,7 +164,9 @@ class MainScreen(Operations, DemoFaults):
         if action == "refuse":
             return app.read_only
         if isinstance(self.focused, Input) and action in ACTIONS:
-            return False  # typing: no action keys, and enter belongs to the input
+            # Typing: no action keys. Enter in the filter keeps it and closes the input,
+            # here as the key arrives, so a key typed right after lands on the table.
+            return action == "details" and self.focused.id == "filter"
         if action.startswith("demo_"):
             return app.demo is not None and not app.read_only
         if action in ACTIONS and ACTIONS[action].mutating and app.read_only:
@@ -204,6 +206,9 @@ class MainScreen(Operations, DemoFaults):
         return None if alert is None else (alert.probe, alert.id)
 
     def action_details(self) -> None:
+        if self.focused is self.query_one("#filter"):
+            self._close_filter(keep=True)
+            return
         target = self._detail_target()
         if target is not None:
             probe, alert_id = target
@@ -214,16 +219,13 @@ class MainScreen(Operations, DemoFaults):
         field = self.query_one("#filter", Input)
         field.display = True
         field.cursor_blink = self.warroom.cursor_blink
-        field.focus()
+        # Focus now, not after the next refresh: keys typed right after `/` go to the input.
+        self.set_focus(field)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
             self.needle = event.value.strip()
             self._rerender()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            self._close_filter(keep=True)
 
     def _close_filter(self, *, keep: bool) -> None:
         field = self.query_one("#filter", Input)
@@ -231,7 +233,7 @@ class MainScreen(Operations, DemoFaults):
             field.value = ""
             self.needle = ""
         field.display = False
-        self.query_one(AlertsTable).focus()
+        self.set_focus(self.alerts)
         self._rerender()
 
     def action_close(self) -> None:
