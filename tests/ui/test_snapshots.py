@@ -84,3 +84,18 @@ def test_help(snap_compare: Snap) -> None:
 def test_alert_details(snap_compare: Snap) -> None:
     run = select(scenarios.DB_DOWN, "enter")
     assert snap_compare(app_for(scenarios.incident()), terminal_size=(120, 40), run_before=run)
+
+
+def test_quit_confirmation_during_a_backup(snap_compare: Snap) -> None:
+    monitor = FakeMonitor(scenarios.ui_config(), FakeClock(), scenarios.healthy())
+    monitor.hold_long_actions = True
+
+    async def start_backup_then_quit(pilot: Pilot[Any]) -> None:
+        await pilot.pause()
+        await pilot.press("b")
+        await pilot.click("#confirm")
+        await pilot.pause()
+        await pilot.press("q")
+
+    app = build_app(monitor)
+    assert snap_compare(app, run_before=start_backup_then_quit)
