@@ -251,7 +251,7 @@ class WarroomApp(App[int]):
             self.notify(outcome, title=running.label)
             if running.group.startswith("demo_"):
                 self.log_event("demo", outcome)
-        elif state is WorkerState.CANCELLED or _cancelled(worker.error):
+        elif state is WorkerState.CANCELLED or isinstance(worker.error, Cancelled):
             self.notify(f"{running.label} cancelled", severity="warning")
             self.log_event("cancelled", f"{running.label} cancelled by the operator")
         else:
@@ -287,13 +287,6 @@ class WarroomApp(App[int]):
             self._quit_when_idle = True
             self.cancel_actions()
             self.notify("cancelling, then quitting", timeout=5)
-
-
-def _cancelled(error: BaseException | None) -> bool:
-    """Cancelled, or a MonitorError raised from it (the monitor wraps what its thread raised)."""
-    return isinstance(error, Cancelled) or (
-        error is not None and isinstance(error.__cause__, Cancelled)
-    )
 
 
 def create_app(

@@ -26,7 +26,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
 
-from console.actions.progress import CancelToken, Progress, ProgressCallback
+from console.actions.progress import Cancelled, CancelToken, Progress, ProgressCallback
 from console.alerts.engine import AlertEngine, AlertError
 from console.alerts.model import AlertEvent, Matcher, Occurrence, Silence
 from console.checklist import ItemState, evaluate, progress
@@ -72,7 +72,9 @@ class Monitor:
         self.history = History(window=config.console.history, clock=clock)
         self._probes = list(probes)
         self._tracker = ProbeTracker(self._probes, clock)
-        self._scheduler = Scheduler(self._probes, self._on_result, clock=clock)
+        self._scheduler = Scheduler(
+            self._probes, self._on_result, clock=clock, secrets=config.secrets()
+        )
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warroom-store")
         self._store: Store | None = None
         self._engine = AlertEngine(
@@ -459,6 +461,9 @@ class Monitor:
 
         try:
             summary = await asyncio.to_thread(work, report)
+        except Cancelled:
+            self._set_action(action, running=False, outcome="cancelled", ok=False)
+            raise
         except Exception as exc:
             self._set_action(action, running=False, outcome=f"failed: {exc}", ok=False)
             raise MonitorError(
