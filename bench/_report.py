@@ -167,6 +167,11 @@ def render(res: dict[str, Any], command: str, args: argparse.Namespace) -> str:
                 ]
             ),
             "\n".join(verdict(res, args)),
+            *(
+                ["Not measured as planned: " + "; ".join(res["notes"]) + "."]
+                if res["notes"]
+                else []
+            ),
             *prof,
         ]
     )

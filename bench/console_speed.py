@@ -186,8 +186,27 @@ def keypresses(tmux: Tmux, c: Contender, presses: int) -> None:
         c.results[f"help_close {label}"] = times
 
 
-def steady(tmux: Tmux, cs: list[Contender], workdir: Path, args: argparse.Namespace) -> None:
-    """All contenders at once: idle CPU over args.idle s, RSS checkpoints, then key tests."""
+def db_up(dsn: str) -> str:
+    """'up', or why the demo's database cannot be reached (a contender showing no data)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+        return "up"
+    except psycopg.Error as exc:
+        return f"down: {str(exc).strip().splitlines()[0]}"
+
+
+def steady(
+    tmux: Tmux, cs: list[Contender], workdir: Path, args: argparse.Namespace, dsn: str
+) -> list[str]:
+    """All contenders at once: idle CPU over args.idle s, RSS every minute, then key tests.
+
+    Returns what went wrong on the way (the database down, a screen without data, a key
+    test that timed out); the figures that could be taken are kept either way.
+    """
+    notes: list[str] = []
     spawned = {c.name: tmux.spawn(c.name, c.command, c.size, c.env) for c in cs}
     pids = {}
     for c in cs:
@@ -201,10 +220,11 @@ def steady(tmux: Tmux, cs: list[Contender], workdir: Path, args: argparse.Namesp
     time.sleep(args.settle)
     before = {c.name: sample(pids[c.name]) for c in cs}
     out_before = {c.name: (workdir / f"{c.name}.tty").stat().st_size for c in cs}
-    checkpoints = [60.0, 300.0, 600.0] if args.long else [60.0]
-    window_end = time.monotonic() + args.idle
-    rss: dict[str, dict[str, int]] = {c.name: {} for c in cs}
-    events = sorted([(window_end, "idle")] + [(ref + t, f"{t / 60:.0f} min") for t in checkpoints])
+    minutes = range(1, 11) if args.long else range(1, 2)
+    events = [(time.monotonic() + args.idle, "idle")]
+    events = sorted(events + [(ref + 60.0 * m, f"{m} min") for m in minutes])
+    for c in cs:
+        c.results["rss_kb"] = {}
     for at, what in events:
         while time.monotonic() < at:
             time.sleep(min(5.0, max(0.0, at - time.monotonic())))
@@ -218,29 +238,36 @@ def steady(tmux: Tmux, cs: list[Contender], workdir: Path, args: argparse.Namesp
                 out = (workdir / f"{c.name}.tty").stat().st_size - out_before[c.name]
                 c.results["tty_bytes_per_s"] = out / (s.at - before[c.name].at)
             else:
-                rss[c.name][what] = s.rss_kb
+                c.results["rss_kb"][what] = s.rss_kb
                 c.results["tree_processes"] = s.processes
                 c.results["tree_rss_kb"] = s.tree_rss_kb
-        print(
-            f"  [{what}] "
-            + ", ".join(
-                f"{c.name}: {cpu_percent(before[c.name], latest[c.name]):.2f}% "
-                f"{latest[c.name].rss_kb / 1024:.0f} MB"
-                for c in cs
-            ),
-            file=sys.stderr,
-        )
-    for c in cs:
-        c.results["rss_kb"] = rss[c.name]
-        if args.long:
+            if not c.ready(tmux.capture(c.name)):
+                notes.append(f"at {what}: {c.name} showed no data")
+        if (state := db_up(dsn)) != "up":
+            notes.append(f"at {what}: the demo database was {state}")
+        shown = [
+            f"{c.name}: {cpu_percent(before[c.name], latest[c.name]):.2f}% "
+            f"{latest[c.name].rss_kb / 1024:.0f} MB"
+            for c in cs
+        ]
+        print(f"  [{what}, CPU since start of window] " + ", ".join(shown), file=sys.stderr)
+    if args.long:
+        for c in cs:
             c.results["long_cpu"] = cpu_percent(before[c.name], sample(pids[c.name]))
     for c in cs:
-        keypresses(tmux, c, args.presses)
+        try:
+            # The screen must show data again first (pg_activity may be reconnecting).
+            wait_for(tmux, c.name, c.ready, since=time.monotonic(), timeout=60, what="data")
+            keypresses(tmux, c, args.presses)
+        except BenchError as exc:
+            print(f"console_speed: {exc}", file=sys.stderr)
+            notes.append(f"key test of {c.name}: {str(exc).splitlines()[0]}")
     if args.profile:
         from _profile import profile
 
         c = cs[0]  # Warroom at 120x40, still idle
         c.results["profile"] = profile(pids[c.name], args.profile, workdir / c.name)
+    return notes
 
 
 # -- run ------------------------------------------------------------------------------
@@ -328,9 +355,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     c.results.setdefault("first_data", []).append(data)
                 time.sleep(0.5)
         print(f"steady state ({'10 min' if args.long else f'{args.idle:.0f} s'})…", file=sys.stderr)
-        steady(tmux, cs, workdir, args)
+        try:
+            notes = steady(tmux, cs, workdir, args, env["WARROOM_DB_DSN"])
+        except BenchError as exc:  # keep what was measured
+            notes = [f"steady state stopped: {str(exc).splitlines()[0]}"]
+            print(f"console_speed: {exc}\ndemo: {demo.err.read_text()[-2000:]}", file=sys.stderr)
         info["loadavg_after"] = os.getloadavg()
-        return {"facts": info, "floor": base, "contenders": {c.name: c.results for c in cs}}
+        measured = {c.name: c.results for c in cs}
+        return {"facts": info, "floor": base, "contenders": measured, "notes": notes}
     finally:
         if tmux is not None:
             tmux.close()
@@ -370,12 +402,11 @@ def main() -> int:
     except BenchError as exc:
         print(f"console_speed: {exc}", file=sys.stderr)
         return 1
-    command = "     .venv/bin/python bench/console_speed.py " + " ".join(sys.argv[1:])
-    text = write_section(results, command, args, write=args.write)
-    print(text)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
-    return 0
+    command = "    .venv/bin/python bench/console_speed.py " + " ".join(sys.argv[1:])
+    print(write_section(results, command, args, write=args.write))
+    return 1 if results["notes"] else 0
 
 
 if __name__ == "__main__":
