@@ -92,7 +92,7 @@ def test_drill_restores_the_newest_verified_backup_and_reports(
     assert record.ok and record.backup_key == key
     assert {"download", "restore", "check", "cleanup", "done"} <= set(phases)
     assert _drill_temp_dirs() == temp_before
-    assert "verified in" in outcome.summary
+    assert "verified: RTO" in outcome.summary
 
 
 def test_keep_leaves_the_restored_database_until_cleanup(

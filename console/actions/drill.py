@@ -44,6 +44,7 @@ from console.actions.scratch import (
     drop_scratch,
     scratch_name,
 )
+from console.config.durations import format_duration
 from console.config.model import BackupConfig, Config, DrillConfig
 from probes.backup_manifest import DRILLS_DIR, BackupManifest, DrillReport
 
@@ -82,8 +83,8 @@ class DrillOutcome:
         r = self.report
         phases = ", ".join(f"{name} {secs:.1f}s" for name, secs in r.phases.items())
         text = (
-            f"restored {r.backup_key} and verified in {r.rto:.1f}s "
-            f"(target {r.rto_target:.0f}s: {phases})"
+            f"restored {r.backup_key} and verified: RTO {format_duration(r.rto)} "
+            f"(target {format_duration(r.rto_target)}; {phases})"
         )
         extra = [f"kept {r.database}"] if self.kept else []
         extra += [self.cleanup_error] if self.cleanup_error else []
