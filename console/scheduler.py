@@ -4,6 +4,7 @@ Each probe's loop waits until its next due time, runs the probe under a hard
 timeout enforced here (cancellation, not the probe's good will), hands the
 result to `on_result` and schedules the next run. A slow or hung target only
 stretches its own cycle; consecutive failures stretch it further (backoff).
+Every result leaves here scrubbed of the configured secrets (`probes.result.scrubbed`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 
 from console.clock import Clock, SystemClock
 from console.config.durations import format_duration
-from probes.result import Probe, ProbeResult, Status, failure
+from console.config.secret import Secret
+from probes.result import Probe, ProbeResult, Status, failure, scrubbed
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class Scheduler:
         on_result: Callable[[ProbeResult], None],
         clock: Clock | None = None,
         jitter: float = 0.1,
+        secrets: Sequence[Secret] = (),
     ) -> None:
         names = [p.name for p in probes]
         if len(set(names)) != len(names):
@@ -62,6 +65,7 @@ class Scheduler:
         self._jitter = jitter
         self._loops: list[asyncio.Task[None]] = []
         self._random = random.Random()
+        self._secrets = [s for s in secrets if s]
 
     # -- lifecycle -------------------------------------------------------
 
@@ -156,6 +160,9 @@ class Scheduler:
         return math.ceil(due / tick) * tick if tick > 0 else due
 
     async def _run(self, slot: _Slot) -> ProbeResult:
+        return scrubbed(await self._attempt(slot), self._secrets)
+
+    async def _attempt(self, slot: _Slot) -> ProbeResult:
         probe = slot.probe
         started = self._clock.monotonic()
         # A run still in flight (one that ignored its cancellation, or the loop's own run

@@ -44,6 +44,7 @@ class HttpProbe:
         self._client = client
         self._window = window
         self._headers = {key: value.reveal() for key, value in config.headers.items()}
+        self._secrets = list(config.headers.values())  # header values are tokens
         self._timeout = httpx.Timeout(self.timeout)
         self._https = urlsplit(config.url).scheme == "https"
         # (monotonic, good, latency or None when no response came back), within the window.
@@ -80,7 +81,7 @@ class HttpProbe:
             return self._down(started, exc)
         except ValueError as exc:  # a URL httpx refuses; configuration, not the target
             return failure(
-                self.name, self.kind, started, self._scrub(one_line(exc)), Status.UNKNOWN
+                self.name, self.kind, started, one_line(exc, self._secrets), Status.UNKNOWN
             )
         end = time.perf_counter()
         # The request starts when a socket is opened or headers go out, so waiting for
@@ -182,9 +183,7 @@ class HttpProbe:
             "availability": window["availability"],
             "availability_target": window["availability_target"],
         }
-        return failure(
-            self.name, self.kind, started, self._scrub(self._describe(exc)), metrics=metrics
-        )
+        return failure(self.name, self.kind, started, self._describe(exc), metrics=metrics)
 
     def _describe(self, exc: httpx.HTTPError) -> str:
         after = format_duration(self.timeout)
@@ -198,15 +197,9 @@ class HttpProbe:
             return f"timed out after {after}"
         if isinstance(exc, httpx.ConnectError):
             host = urlsplit(self._config.url).netloc.rpartition("@")[2]
-            return f"cannot connect to {host}: {one_line(exc)}"
-        return f"{type(exc).__name__}: {one_line(exc)}"
-
-    def _scrub(self, text: str) -> str:
-        # Header values are secrets (tokens); an error must never echo one.
-        for value in self._headers.values():
-            if value:
-                text = text.replace(value, "***")
-        return text
+            return f"cannot connect to {host}: {one_line(exc, self._secrets)}"
+        # h11 quotes an illegal header value (a token read with its newline) back.
+        return f"{type(exc).__name__}: {one_line(exc, self._secrets)}"
 
     def _add_sample(self, good: bool, latency: float | None) -> None:
         now = time.monotonic()

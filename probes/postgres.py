@@ -17,7 +17,6 @@ from typing import Any
 
 from console.clock import Clock, SystemClock
 from console.config.model import PostgresConfig
-from console.config.secret import scrub
 from probes.pg_driver import Session, connect
 from probes.pg_metrics import Sampler
 from probes.pg_queries import PING, SESSION, TABLES, core_query
@@ -219,7 +218,7 @@ class PostgresProbe:
         """An exception as one line an operator can read, with the DSN's password scrubbed."""
         if isinstance(exc, TimeoutError):
             return f"timed out after {self._budget:.1f}s"
-        return scrub(one_line(exc), [self._config.dsn])
+        return one_line(exc, [self._config.dsn])
 
     def _result(
         self,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    # Imported where used: console.config's package imports this module.
+    from console.config.secret import Secret
 
 MetricValue = float | int | str | bool | None
+ONE_LINE_LIMIT = 300
 
 
 class Status(StrEnum):
@@ -52,11 +57,18 @@ class Probe(Protocol):
     async def close(self) -> None: ...
 
 
-def one_line(error: BaseException | str) -> str:
-    """An error as one short line for panels, logs and JSON."""
+def one_line(
+    error: BaseException | str, secrets: Iterable[Secret] = (), limit: int = ONE_LINE_LIMIT
+) -> str:
+    """An error as one short line for panels, logs and JSON, `secrets` scrubbed.
+
+    Scrubbed before it is shortened: a cut through a secret would leave a piece
+    of it that no longer matches.
+    """
+    from console.config.secret import scrub
+
     text = error if isinstance(error, str) else (str(error) or type(error).__name__)
-    first = " ".join(text.split())
-    return first[:300]
+    return " ".join(scrub(text, secrets).split())[:limit]
 
 
 def failure(
@@ -77,3 +89,44 @@ def failure(
         metrics=dict(metrics or {}),
         error=one_line(error),
     )
+
+
+def scrubbed(result: ProbeResult, secrets: Sequence[Secret]) -> ProbeResult:
+    """`result` with every string in its error, metrics and detail scrubbed of `secrets`.
+
+    The scheduler applies it to every result, so no probe's own care (or lack of
+    it) decides whether a password reaches a panel, the store or `check --json`.
+    The same object comes back when nothing needed scrubbing.
+    """
+    if not secrets:
+        return result
+    from console.config.secret import scrub
+
+    def clean(text: str) -> str:
+        return scrub(text, secrets)
+
+    error = clean(result.error) if result.error else result.error
+    metrics = _scrub_value(result.metrics, clean)
+    detail = _scrub_value(result.detail, clean)
+    if error == result.error and metrics is result.metrics and detail is result.detail:
+        return result
+    return replace(result, error=error, metrics=metrics, detail=detail)
+
+
+def _scrub_value(value: Any, clean: Callable[[str], str]) -> Any:
+    """Strings cleaned inside mappings, lists and tuples; the same object if unchanged."""
+    if isinstance(value, str):
+        cleaned = clean(value)
+        return value if cleaned == value else cleaned
+    if isinstance(value, Mapping):
+        items = {key: _scrub_value(item, clean) for key, item in value.items()}
+        keys = {key: _scrub_value(key, clean) for key in items if isinstance(key, str)}
+        if all(items[k] is value[k] for k in items) and all(keys[k] is k for k in keys):
+            return value
+        return {keys.get(k, k): v for k, v in items.items()}
+    if isinstance(value, list | tuple):
+        parts = [_scrub_value(item, clean) for item in value]
+        if all(new is old for new, old in zip(parts, value, strict=True)):
+            return value
+        return tuple(parts) if isinstance(value, tuple) else parts
+    return value

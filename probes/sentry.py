@@ -132,8 +132,9 @@ class SentryProbe:
                 f"Sentry did not answer within {format_duration(self.timeout)}", Status.DOWN
             ) from None
         except httpx.HTTPError as exc:
-            # httpx errors name the URL at most, never the Authorization header.
-            raise _ApiError(f"cannot reach Sentry: {one_line(exc)}", Status.DOWN) from None
+            # h11 quotes an illegal header value (a token with its newline) back.
+            line = one_line(exc, [self._config.token])
+            raise _ApiError(f"cannot reach Sentry: {line}", Status.DOWN) from None
         code = response.status_code
         if code in (401, 403):
             self._project_id = None

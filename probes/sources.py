@@ -27,7 +27,7 @@ from psycopg import errors, sql
 from console.config.durations import format_duration
 from console.config.golive import table_parts
 from console.config.model import EventsTable
-from console.config.secret import Secret, scrub
+from console.config.secret import Secret
 from probes.pg_driver import APPLICATION_NAME
 from probes.result import MetricValue, ProbeResult, Status, failure, one_line
 
@@ -142,7 +142,7 @@ class SqlSource:
         return conn
 
     def _line(self, exc: BaseException) -> str:
-        return scrub(one_line(exc), [self._dsn])
+        return one_line(exc, [self._dsn])
 
 
 async def fetch_json(
@@ -153,18 +153,20 @@ async def fetch_json(
     headers: Mapping[str, str],
     params: Mapping[str, str] | None = None,
     timeout: float,
+    secrets: Sequence[Secret] = (),
 ) -> Any:
     """The decoded JSON body of a 200 answer; `SourceError` naming `service` otherwise.
 
     A 429 raises with `retry_after` seconds set, so the caller can hold off.
+    `secrets` (the header values' sources) are scrubbed from transport errors.
     """
     try:
         response = await client.get(url, params=params, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
         raise SourceError(f"{service} did not answer within {format_duration(timeout)}") from None
     except httpx.HTTPError as exc:
-        # httpx errors name the URL at most, never the Authorization header.
-        raise SourceError(f"cannot reach {service}: {one_line(exc)}") from None
+        # h11 quotes an illegal header value (a token with its newline) back.
+        raise SourceError(f"cannot reach {service}: {one_line(exc, secrets)}") from None
     code = response.status_code
     if code in (401, 403):
         raise SourceError(

@@ -121,6 +121,7 @@ class SupportProbe:
             headers=_auth(self._config),
             params={"query": query},
             timeout=self.timeout,
+            secrets=[self._config.token] if self._config.token else [],
         )
         count = body.get("count") if isinstance(body, dict) else None
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:

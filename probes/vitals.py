@@ -82,6 +82,7 @@ class VitalsProbe:
             service="the vitals endpoint",
             headers=self._headers,
             timeout=self.timeout,
+            secrets=list(self._config.headers.values()),
         )
         return _parse(body)
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Literal
 
 from console.actions.progress import Phase, Progress, ProgressCallback
-from console.config.secret import Secret, scrub
+from console.config.secret import Secret
+from probes.result import one_line as _one_line
 
 _INTERVAL = 0.1
 
@@ -50,8 +51,7 @@ class Reporter:
 
 def one_line(exc: BaseException, secrets: list[Secret]) -> str:
     """An exception as one short, secret-free line for the operator."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return scrub(text, secrets)[:400]
+    return _one_line(exc, secrets, limit=400)
 
 
 def human_size(size: float) -> str:

@@ -58,7 +58,7 @@ async def _probe_all(config: Config) -> list[ProbeResult]:
     from probes.factory import open_probes
 
     async with open_probes(config) as probes:
-        scheduler = Scheduler(probes, on_result=lambda _: None)
+        scheduler = Scheduler(probes, on_result=lambda _: None, secrets=config.secrets())
         try:
             return await scheduler.run_once()
         finally:

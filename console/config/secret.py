@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import Iterable
+from functools import lru_cache
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 MASK = "***"
 _KEYVALUE_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"(?:^|&)password=([^&]*)", re.IGNORECASE)
 
 
 class Secret:
@@ -77,24 +80,66 @@ def mask_secret_text(value: str) -> str:
     return MASK
 
 
-def scrub(text: str, secrets: list[Secret]) -> str:
-    """Remove every revealed secret (and each DSN password inside one) from free text."""
-    for secret in secrets:
-        raw = secret.reveal()
-        if not raw:
-            continue
-        text = text.replace(raw, secret.masked)
-        password = dsn_password(raw)
-        if password:
-            text = text.replace(password, MASK)
+def scrub(text: str, secrets: Iterable[Secret]) -> str:
+    """Remove every secret from free text, in every form an error message may quote it.
+
+    Each secret goes as configured and as a library would print it (stripped of
+    surrounding whitespace, escaped the way `repr` escapes str and bytes: h11 says
+    `Illegal header value b'Bearer tok\\n'` of a token read with its newline), and
+    so does each password inside a DSN (userinfo or `password=`, as written and
+    percent-decoded). Longer forms go first, so a shorter one never splits them.
+    """
+    for form, replacement in _forms(tuple(s.reveal() for s in secrets if s)):
+        text = text.replace(form, replacement)
     return text
 
 
 def dsn_password(dsn: str) -> str | None:
-    if "://" in dsn:
-        try:
-            return urlsplit(dsn).password
-        except ValueError:
-            return None
-    match = _KEYVALUE_PASSWORD.search(dsn)
-    return match.group(2).strip("'") if match else None
+    """The first password in a DSN (userinfo, a `password=` query parameter, key=value)."""
+    passwords = dsn_passwords(dsn)
+    return passwords[0] if passwords else None
+
+
+def dsn_passwords(dsn: str) -> list[str]:
+    """Every password a DSN carries, as written in it (percent-encoded if it was).
+
+    Parsed by hand rather than by `urlsplit`, which refuses a netloc with a bare
+    `[` that libpq still accepts (and then quotes back in its error).
+    """
+    if "://" not in dsn:
+        return _unique(m.group(2).strip("'") for m in _KEYVALUE_PASSWORD.finditer(dsn))
+    rest = dsn.split("://", 1)[1]
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    userinfo = netloc.rpartition("@")[0]
+    found = [userinfo.partition(":")[2]] if ":" in userinfo else []
+    query = rest.partition("?")[2].partition("#")[0]
+    found += [m.group(1) for m in _QUERY_PASSWORD.finditer(query)]
+    return _unique(found)
+
+
+@lru_cache(maxsize=64)
+def _forms(raws: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(text to find, replacement) for these secrets, longest first."""
+    forms: dict[str, str] = {}
+    for raw in raws:
+        masked = mask_secret_text(raw)
+        for form in _quoted(raw):
+            forms.setdefault(form, masked)
+        for password in dsn_passwords(raw):
+            for variant in {password, unquote(password), password.replace("\\'", "'")}:
+                for form in _quoted(variant):
+                    forms[form] = MASK
+    ordered = sorted(forms.items(), key=lambda item: len(item[0]), reverse=True)
+    return tuple((form, replacement) for form, replacement in ordered if form.strip())
+
+
+def _quoted(value: str) -> set[str]:
+    """A value, stripped, and as `repr` shows it inside a str or a bytes literal."""
+    forms = {value, value.strip()}
+    forms.add(value.encode("unicode_escape").decode("ascii"))
+    forms.add(repr(value.encode("utf-8", "surrogatepass"))[2:-1])
+    return forms
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
