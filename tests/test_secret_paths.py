@@ -7,7 +7,9 @@ header); each test greps the output for the secret in every form it was given.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from console.config.model import Duration, HttpConfig, PostgresConfig
 from console.config.secret import Secret, dsn_passwords, scrub
 from console.scheduler import Scheduler
+from console.state.masking import protect_logs
 from probes.http import HttpProbe
 from probes.http_client import HttpClients
 from probes.postgres import PostgresProbe
@@ -156,3 +159,31 @@ def test_check_json_output_is_scrubbed(tmp_path: Path) -> None:
     code, out, err, _ = check(tmp_path, toml, "--json")
     assert code == 2 and json.loads(out)["probes"][0]["status"] == "down"
     assert "Oth%zzer1" not in out + err
+
+
+def test_protect_logs_scrubs_every_record_whatever_handler_gets_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    original = logging.getLogRecordFactory()
+    logger = logging.getLogger("warroom.test.secret_paths")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)  # a handler nobody gave a filter
+    logger.addHandler(handler)
+    logger.propagate = False
+    dsn = Secret("postgresql://app:hunter2hunter@db/app")
+    try:
+        protect_logs([dsn])
+        protect_logs([Secret("sntrys_tok123456")])  # adds, does not stack factories
+        try:
+            raise RuntimeError(f"connect {dsn.reveal()} failed")
+        except RuntimeError:
+            logger.exception("probe %s raised", "main")
+        logger.warning("token %s", "sntrys_tok123456")
+        logger.removeHandler(handler)
+        logger.warning("to the last resort: %s", dsn.reveal())  # logging's stderr fallback
+    finally:
+        logging.setLogRecordFactory(original)
+        logger.removeHandler(handler)
+    text = stream.getvalue() + capsys.readouterr().err
+    assert "probe main raised" in text and "Traceback" in text and "last resort" in text
+    assert "hunter2hunter" not in text and "sntrys_tok123456" not in text

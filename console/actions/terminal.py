@@ -15,7 +15,8 @@ from typing import TextIO
 from console.actions.progress import Cancelled, CancelToken, Progress
 from console.actions.reporting import human_size, one_line
 from console.config.model import Config
-from console.state.store import Store
+from console.state.masking import protect_logs
+from console.state.store import Store, open_store
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -66,6 +67,7 @@ def run_action(config: Config, name: str, action: Action, read_only: bool = Fals
     if read_only:
         print(f"{name} refused: read-only mode")
         return EXIT_FAILED
+    protect_logs(config.secrets())
     progress = StderrProgress()
     cancel = CancelToken()
     result: list[str] = []
@@ -74,8 +76,7 @@ def run_action(config: Config, name: str, action: Action, read_only: bool = Fals
 
     def work() -> None:
         try:
-            with Store.open(config.console.state_path) as store:
-                store.register_secrets(config.secrets())
+            with open_store(config) as store:
                 result.append(action(store, progress, cancel))
         except BaseException as exc:
             failure.append(exc)

@@ -30,8 +30,10 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(find_config(args.config))
     import logging
 
+    from console.state.masking import protect_logs
     from console.telemetry import init_telemetry
 
+    protect_logs(config.secrets())  # before the first record: tracebacks quote DSNs
     logging.basicConfig(
         stream=sys.stdout,
         level=logging.INFO,

@@ -25,8 +25,10 @@ def run_console(config: Config, *, read_only: bool = False, demo: DemoControl | 
     """Build the monitor and the app (the same factory the tests use) and run until quit."""
     from console.app import create_app
     from console.monitor import create_monitor
+    from console.state.masking import protect_logs
     from console.telemetry import init_telemetry
 
+    protect_logs(config.secrets())
     init_telemetry(config.telemetry, config.secrets(), config.console.environment)
     monitor = create_monitor(config, read_only=read_only)
     app = create_app(monitor, read_only=read_only, demo=demo)
