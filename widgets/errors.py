@@ -43,6 +43,6 @@ class ErrorsPanel(ProbePanel):
         if dropped:
             rows.append(styled(f"dropped 1h {count(dropped)}", "warning"))
         stale = number(metrics, "stale_seconds")
-        if stale is not None:
+        if stale:  # 0 on a fresh answer; > 0 only while Sentry rate-limits us
             rows.append(styled(f"◌ rate limited, {seconds(stale)} old", "warning"))
         return lines(*rows)
