@@ -22,6 +22,8 @@ _RATIOS = frozenset({
     "max_conversion_drop", "overall_conversion",
 })  # fmt: skip
 _BYTES_PER_SECOND = frozenset({"temp_bytes_per_s", "database_growth_per_s"})
+# Named "ratio" but a multiple of the baseline (3.0 = three times), not a share.
+_MULTIPLES = frozenset({"spike_ratio", "spike_threshold"})
 
 
 @cache
@@ -29,6 +31,8 @@ def unit_of(metric: str) -> Unit:
     name = metric.rsplit(".", 1)[-1]  # `table.users.rows` -> `rows`
     if name in _BYTES_PER_SECOND:
         return "bytes_per_s"
+    if name in _MULTIPLES:
+        return "number"
     if name in _SECONDS or name.endswith(("_age", "_seconds", "_rto")):
         return "seconds"
     if name.endswith(("_bytes", "_size")) or name == "database_size":

@@ -35,6 +35,9 @@ _HEADLINE = {
     "http": ("status_code", "latency", "latency_p95"),
     "sentry": ("events_per_minute", "spike_ratio"),
     "backups": ("newest_age", "retained_count"),
+    "vitals": ("lcp_p75", "inp_p75", "cls_p75"),
+    "funnel": ("events_in_window", "overall_conversion"),
+    "support": ("open_tickets", "breached_tickets"),
 }
 
 
