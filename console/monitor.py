@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from console.actions.progress import Cancelled, CancelToken, Progress, ProgressCallback
+from console.actions.reporting import one_line
 from console.alerts.engine import AlertEngine, AlertError
 from console.alerts.model import AlertEvent, Matcher, Occurrence, Silence
 from console.checklist import ItemState, evaluate, progress
@@ -72,8 +73,9 @@ class Monitor:
         self.history = History(window=config.console.history, clock=clock)
         self._probes = list(probes)
         self._tracker = ProbeTracker(self._probes, clock)
+        self._secrets = config.secrets()
         self._scheduler = Scheduler(
-            self._probes, self._on_result, clock=clock, secrets=config.secrets()
+            self._probes, self._on_result, clock=clock, secrets=self._secrets
         )
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warroom-store")
         self._store: Store | None = None
@@ -465,13 +467,15 @@ class Monitor:
             self._set_action(action, running=False, outcome="cancelled", ok=False)
             raise
         except Exception as exc:
-            self._set_action(action, running=False, outcome=f"failed: {exc}", ok=False)
-            raise MonitorError(
-                str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            ) from exc
+            # Not every failure is the action's own (scrubbed) BackupFailed/DrillFailed:
+            # psycopg quotes a DSN's bad password token back from libpq_target.
+            reason = one_line((str(exc) or type(exc).__name__).splitlines()[0], self._secrets)
+            self._set_action(action, running=False, outcome=f"failed: {reason}", ok=False)
+            raise MonitorError(reason) from exc
         finally:
             self._cancels.pop(action, None)
-            self.refresh_now("backups")
+            if any(p.name == "backups" for p in self._probes):
+                self.refresh_now("backups")  # the status probe shows what just changed
         self._set_action(action, running=False, outcome=summary, ok=True)
         return summary
 

@@ -187,3 +187,36 @@ def test_protect_logs_scrubs_every_record_whatever_handler_gets_it(
     text = stream.getvalue() + capsys.readouterr().err
     assert "probe main raised" in text and "Traceback" in text and "last resort" in text
     assert "hunter2hunter" not in text and "sntrys_tok123456" not in text
+
+
+async def test_a_failed_drill_shows_the_operator_no_password(tmp_path: Path) -> None:
+    from console.actions.progress import CancelToken
+    from console.clock import FakeClock
+    from console.config import load_config
+    from console.monitor import Monitor, MonitorError
+
+    (tmp_path / "backups").mkdir()
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[console]
+state_path = "{tmp_path / "state.sqlite3"}"
+[postgres.main]
+dsn = "postgresql://app:pw@127.0.0.1:1/app"
+[backup]
+database = "main"
+destination = "{tmp_path / "backups"}"
+[drill]
+target_dsn = "postgresql://app@127.0.0.2:1/postgres?password=Oth%zzer1"
+"""
+    )
+    monitor = Monitor(load_config(path, env={}), [], clock=FakeClock())
+    await monitor.start()
+    try:
+        with pytest.raises(MonitorError) as raised:
+            await monitor.run_drill(lambda _: None, CancelToken())
+        outcome = monitor.snapshot().actions[0].last_outcome
+    finally:
+        await monitor.stop()
+    assert "percent-encoded" in str(raised.value)  # what went wrong, minus the secret
+    assert "Oth%zzer1" not in str(raised.value) + str(outcome)

@@ -146,7 +146,9 @@ def _run_backup(
     if manifest.verification != "verified":
         record("failed", digest, f"verification failed: {manifest.verification_error}")
         raise BackupFailed(f"backup {key} failed verification: {manifest.verification_error}")
-    deleted, retention_warning = _retention(destination, store, operator, backup, reporter, clock)
+    deleted, retention_warning = _retention(
+        destination, store, operator, backup, reporter, clock, config.secrets()
+    )
     if retention_warning:
         warnings = (*warnings, retention_warning)
     record("verified", digest, None)
@@ -187,7 +189,7 @@ def _perform(
     finished = clock()
     # From here the dump is a complete object: anything but a finished manifest removes it.
     try:
-        error = _verify(destination, key, sent, tools, reporter, cancel)
+        error = _verify(destination, key, sent, tools, reporter, cancel, config.secrets())
         times = (started, finished, clock())
         manifest = _manifest(key, backup.database, facts, tools, sent, times, error)
         destination.put(key[: -len(DUMP_SUFFIX)] + MANIFEST_SUFFIX, manifest.to_json())
@@ -212,8 +214,12 @@ def _verify(
     tools: PgTools,
     reporter: Reporter,
     cancel: CancelToken,
+    secrets: list[Secret],
 ) -> str | None:
-    """None if the stored object is exactly what was sent and pg_restore reads all of it."""
+    """None if the stored object is exactly what was sent and pg_restore reads all of it.
+
+    The reason goes into the manifest on the destination: scrubbed here.
+    """
     reporter.phase("verify", "reading back", total=sent.size)
     # pg_restore --list only reads the table of contents and accepts a
     # truncated archive; writing the whole script to /dev/null reads every block.
@@ -225,7 +231,7 @@ def _verify(
         except Cancelled:
             raise
         except Exception as exc:
-            return f"cannot read the object back: {' '.join(str(exc).split())}"
+            return f"cannot read the object back: {one_line(exc, secrets)}"
         finally:
             sink.close()
         restore.wait()
@@ -235,7 +241,7 @@ def _verify(
     if got.sha256 != sent.sha256:
         return "stored SHA-256 differs from the uploaded stream's"
     if failure is not None:
-        return f"archive unreadable: {failure}"
+        return f"archive unreadable: {one_line(failure, secrets)}"
     return None
 
 
@@ -273,6 +279,7 @@ def _retention(
     backup: BackupConfig,
     reporter: Reporter,
     clock: Callable[[], float],
+    secrets: list[Secret],
 ) -> tuple[list[str], str | None]:
     """Retention never fails a verified backup; its failure is a warning (and audited)."""
     reporter.phase("retention")
@@ -283,4 +290,4 @@ def _retention(
             destination, store, operator, doomed, backup.retention_days
         ), None
     except Exception as exc:
-        return [], f"retention failed: {' '.join(str(exc).split())[:200]}"
+        return [], f"retention failed: {one_line(exc, secrets)[:200]}"

@@ -49,7 +49,7 @@ class Reporter:
         )
 
 
-def one_line(exc: BaseException, secrets: list[Secret]) -> str:
+def one_line(exc: BaseException | str, secrets: list[Secret]) -> str:
     """An exception as one short, secret-free line for the operator."""
     return _one_line(exc, secrets, limit=400)
 
