@@ -220,3 +220,19 @@ target_dsn = "postgresql://app@127.0.0.2:1/postgres?password=Oth%zzer1"
         await monitor.stop()
     assert "percent-encoded" in str(raised.value)  # what went wrong, minus the secret
     assert "Oth%zzer1" not in str(raised.value) + str(outcome)
+
+
+async def test_a_password_in_an_http_url_is_a_secret_too(
+    tmp_path: Path, http_server: HandlerServer, clients: HttpClients
+) -> None:
+    from console.config import load_config
+
+    http_server.routes["/health"] = Reply(503, "down")
+    port = http_server.url.rsplit(":", 1)[1]
+    path = tmp_path / "config.toml"
+    path.write_text(f'[http.api]\nurl = "http://ops:urlpass-91@127.0.0.1:{port}/health"\n')
+    config = load_config(path, env={})
+    probes = [HttpProbe(config.http["api"], clients.get(True))]
+    [result] = await Scheduler(probes, lambda _: None, secrets=config.secrets()).run_once()
+    assert result.metrics["status_code"] == 503
+    assert "urlpass-91" not in repr(result) and "ops:***@127.0.0.1" in result.detail["url"]

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from console.alerts.expr import Expression
 from console.config.secret import Secret
@@ -346,6 +347,11 @@ class Config:
         found += [v.dsn for v in self.vitals.values() if v.dsn]
         found += [s.dsn for s in self.support.values() if s.dsn]
         found += [s.token for s in self.support.values() if s.token]
+        # An http(s) URL's userinfo (https://user:pw@host/health) is a password too.
+        urls = [h.url for h in self.http.values()] + [s.base_url for s in self.sentry.values()]
+        urls += [v.url for v in self.vitals.values() if v.url]
+        urls += [s.url for s in self.support.values() if s.url]
+        found += [Secret(password) for url in urls if (password := _url_password(url))]
         for maybe in (
             self.slack.webhook_url,
             self.telemetry.sentry_dsn,
@@ -355,3 +361,10 @@ class Config:
             if maybe is not None:
                 found.append(maybe)
         return [s for s in found if s]
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
