@@ -115,7 +115,8 @@ def _scalar(hint: Any, value: object, path: KeyPath) -> Any:
             raise BuildError(path, f"{_show(value)}: {exc}") from None
     if hint is Secret:
         if not isinstance(value, str):
-            raise BuildError(path, f"expected a string, found {_describe(value)}")
+            # Named by type only: a numeric token is still a token.
+            raise BuildError(path, f"expected a string, found {_describe(value, show=False)}")
         return Secret(str(value))
     if hint is Path:
         if not isinstance(value, str):
@@ -145,13 +146,13 @@ def _scalar(hint: Any, value: object, path: KeyPath) -> Any:
     raise TypeError(f"unsupported config type {hint!r}")  # a programming error, not user input
 
 
-def _describe(value: object) -> str:
+def _describe(value: object, *, show: bool = True) -> str:
     if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
+        return f"boolean {str(value).lower()}" if show else "a boolean"
     if isinstance(value, str):
         return f"string {_show(value)}"
     if isinstance(value, int | float):
-        return f"number {value}"
+        return f"number {value}" if show else "a number"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, Mapping):

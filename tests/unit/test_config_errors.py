@@ -108,6 +108,11 @@ CASES: list[tuple[str, str, str]] = [
         ":12: telemetry.sentry_dsn:",
         "UNSET_FOR_TEST} is not set",
     ),
+    (
+        '[sentry.errors]\norg = "o"\nproject = "p"\ntoken = 5318008\n',
+        ":14: sentry.errors.token:",
+        "expected a string, found a number",
+    ),
     ('[keys]\nlaunch = "x"\n', ":12: keys.launch:", "unknown action"),
     ('[keys]\nacknowledge = "k"\nsilence = "k"\n', ":13: keys.silence:", "already bound"),
     (
@@ -130,7 +135,7 @@ def test_bad_config_names_line_and_key(
     assert message.startswith(f"{path}{where}"), message
     assert fragment in message
     assert "\n" not in message
-    assert "s3cret" not in message
+    assert "s3cret" not in message and "5318008" not in message
 
 
 def test_reference_config_validates_as_is() -> None:
