@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -47,6 +48,7 @@ T = TypeVar("T")
 
 LEASE = "engine"
 LEASE_TTL = 15.0
+ACTION_STOP_TIMEOUT = 30.0  # a cancelled backup's cleanup (abort the upload, reap pg_dump)
 TICK = 1.0
 
 
@@ -103,6 +105,8 @@ class Monitor:
         self._intent_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._notifier: Any = None
+        self._notifier_task: asyncio.Task[None] | None = None
+        self._action_threads: dict[str, threading.Event] = {}  # set when the thread is done
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle -------------------------------------------------------------
@@ -120,28 +124,33 @@ class Monitor:
         return store
 
     async def stop(self, flush_timeout: float = 5.0) -> None:
-        for token in self._cancels.values():
-            token.cancel()
-        await self._scheduler.stop()
-        for close in self._closers:
-            await close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
-        if self._notifier is not None:
-            try:
-                await self._notifier.flush(flush_timeout)
-            finally:
-                await self._notifier.stop()
-            self._notifier = None
-        if self._store is not None:
-            store = self._store
-            if self._leader:
-                await self._write(lambda: store.release_lease(LEASE, self.holder))
-            await self._write(store.close)
-            self._store = None
-        self._writer.shutdown(wait=True)
+        """Stop probing, let running actions and the notifier finish, then close the store.
+
+        Whatever fails on the way, the writer thread drains every queued write
+        (FIFO) before the store closes, and the store is closed.
+        """
+        try:
+            for token in self._cancels.values():
+                token.cancel()
+            await self._scheduler.stop()
+            for close in self._closers:
+                await close()
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._tasks.clear()
+            # A cancelled backup still aborts its upload and records "cancelled":
+            # the store must be open until it has.
+            for done in list(self._action_threads.values()):
+                await asyncio.to_thread(done.wait, ACTION_STOP_TIMEOUT)
+            await self._stop_notifier(flush_timeout)
+        finally:
+            if self._store is not None:
+                store, self._store = self._store, None
+                if self._leader:
+                    await self._write(lambda: store.release_lease(LEASE, self.holder))
+                await self._write(store.close)
+            self._writer.shutdown(wait=True)
 
     @property
     def store(self) -> Store:
@@ -320,12 +329,25 @@ class Monitor:
         self._notifier = SlackNotifier(
             self.store, self.config.slack, self.config.secrets(), SystemClock(), self.holder
         )
-        self._tasks.append(asyncio.create_task(self._notifier.run(), name="warroom-slack"))
+        self._notifier_task = asyncio.create_task(self._notifier.run(), name="warroom-slack")
 
-    async def _stop_notifier(self) -> None:
-        if self._notifier is not None:
-            await self._notifier.stop()
-            self._notifier = None
+    async def _stop_notifier(self, flush_timeout: float | None = None) -> None:
+        """Flush what is due (on shutdown), then stop: never cancelled mid-request.
+
+        A request cancelled after Slack received it would stay claimed, undelivered,
+        and be sent again once the claim expired.
+        """
+        notifier, task = self._notifier, self._notifier_task
+        self._notifier, self._notifier_task = None, None
+        if notifier is None:
+            return
+        try:
+            if flush_timeout is not None:
+                await notifier.flush(flush_timeout)  # takes turns with run() on its lock
+        finally:
+            await notifier.stop()  # run() finishes the request in flight, then returns
+            if task is not None:
+                await asyncio.gather(task, return_exceptions=True)
 
     # -- operator intents ------------------------------------------------------
 
@@ -357,28 +379,35 @@ class Monitor:
     ) -> str:
         self._refuse_if_read_only(kind)
         store = self.store
-        await self._write(
-            lambda: store.add_intent(kind, target, self.operator, note, payload)  # type: ignore[arg-type]
-        )
-        if not self._leader:
-            holder = await self._write(lambda: store.lease_holder(LEASE)) or "the engine"
-            return f"{kind} recorded; {holder} applies it within a second"
-        outcomes = await self._apply_intents()
+        # Held from the write to the apply: a tick applying it in between would
+        # leave this call without its outcome (a refusal reported as "recorded").
+        async with self._intent_lock:
+            intent_id = await self._write(
+                lambda: store.add_intent(kind, target, self.operator, note, payload)  # type: ignore[arg-type]
+            )
+            if not self._leader:
+                holder = await self._write(lambda: store.lease_holder(LEASE)) or "the engine"
+                return f"{kind} recorded; {holder} applies it within a second"
+            outcomes = await self._apply_pending()
         self._changed()
-        outcome = outcomes.get((kind, target), f"{kind} recorded")
+        outcome = outcomes.get(intent_id, f"{kind} recorded")
         if outcome.startswith("refused"):
             raise MonitorError(outcome)
         return outcome
 
-    async def _apply_intents(self) -> dict[tuple[str, str], str]:
-        store = self.store
-        outcomes: dict[tuple[str, str], str] = {}
+    async def _apply_intents(self) -> dict[int, str]:
         async with self._intent_lock:
-            intents = await self._write(store.pending_intents)
-            for intent in intents:
-                outcome = self._apply(intent)
-                outcomes[(intent.kind, intent.target)] = outcome
-                await self._write(partial(self._record_intent, store, intent, outcome))
+            return await self._apply_pending()
+
+    async def _apply_pending(self) -> dict[int, str]:
+        """Apply every pending intent, oldest first; outcomes by intent id (lock held)."""
+        store = self.store
+        outcomes: dict[int, str] = {}
+        intents = await self._write(store.pending_intents)
+        for intent in intents:
+            outcome = self._apply(intent)
+            outcomes[intent.id] = outcome
+            await self._write(partial(self._record_intent, store, intent, outcome))
         return outcomes
 
     def _record_intent(self, store: Store, intent: Intent, outcome: str) -> None:
@@ -461,8 +490,21 @@ class Monitor:
             # Called on the action's thread: hop to the loop before touching state.
             loop.call_soon_threadsafe(self._progress, action, update, progress)
 
+        done = self._action_threads[action] = threading.Event()
+
+        def run() -> str:
+            try:
+                return work(report)
+            finally:
+                done.set()
+
         try:
-            summary = await asyncio.to_thread(work, report)
+            summary = await asyncio.to_thread(run)
+        except asyncio.CancelledError:
+            # Whoever awaited it is gone (the app quitting): the thread is not, so it
+            # is told to stop, and stop() waits for it before closing the store.
+            cancel.cancel()
+            raise
         except Cancelled:
             self._set_action(action, running=False, outcome="cancelled", ok=False)
             raise
