@@ -236,7 +236,8 @@ def test_claim_order_and_expiry(store: Store, clock: FakeClock) -> None:
     assert [r.key for r in store.claim_due("a", now, claim_for=60)] == ["p0", "p2"]
     assert store.claim_due("b", now + 59) == []
     assert [r.key for r in store.claim_due("b", now + 60)] == ["p0", "p2"]  # holder died
-    store.release_claim("p0")
+    store.release_claim("p2", "a")  # a's claim expired: b's stays b's
+    store.release_claim("p0", "b")
     [again] = store.claim_due("c", now + 61)
     assert (again.key, again.attempts) == ("p0", 2)  # released: that claim was no attempt
 

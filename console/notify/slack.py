@@ -146,7 +146,7 @@ class SlackNotifier:
                 return False
             row = rows[0]
             if not await self._wait_until(self._next_send, respect_stop=respect_stop):
-                await asyncio.to_thread(self._store.release_claim, row.key)
+                await asyncio.to_thread(self._store.release_claim, row.key, self._holder)
                 return False
             self._next_send = self._clock.monotonic() + self._min_interval
             answer = await self._post(row)

@@ -87,12 +87,16 @@ class Outbox(Database):
             for row in rows
         ]
 
-    def release_claim(self, key: str) -> None:
-        """Give a claimed row back unattempted (the claimer is stopping)."""
+    def release_claim(self, key: str, holder: str) -> None:
+        """Give a claimed row back unattempted (the claimer is stopping).
+
+        Only `holder`'s own claim: one that expired and was taken by another
+        holder stays theirs, or a third could claim and send the row beside them.
+        """
         self._execute(
             "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL, attempts = attempts - 1 "
-            "WHERE key = ? AND delivered_at IS NULL AND failed_at IS NULL",
-            (key,),
+            "WHERE key = ? AND claimed_by = ? AND delivered_at IS NULL AND failed_at IS NULL",
+            (key, holder),
         )
 
     def mark_delivered(self, key: str) -> None:
