@@ -18,9 +18,12 @@ A slot is held until the response is closed, exactly as the pooled connection is
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
@@ -130,3 +133,24 @@ class HttpClients:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
+
+
+def retry_after(headers: Mapping[str, str], default: float) -> float:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date.
+
+    `default` when it is absent, unreadable, negative or not finite (an `inf`
+    would pause a probe, or every Slack message, for good). `headers` is
+    case-insensitive as httpx's are.
+    """
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return default
+        return max(0.0, seconds)  # a date already past: go now
+    return seconds if math.isfinite(seconds) and seconds >= 0 else default

@@ -18,13 +18,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from console.config.durations import format_duration
 from console.config.model import SentryConfig
+from probes.http_client import retry_after
 from probes.result import MetricValue, ProbeResult, Status, failure, one_line
 
 FIELD = "sum(quantity)"
@@ -150,7 +150,9 @@ class SentryProbe:
                 Status.UNKNOWN,
             )
         if code == 429:
-            raise _ApiError("rate limited", Status.WARNING, _retry_after(response))
+            raise _ApiError(
+                "rate limited", Status.WARNING, retry_after(response.headers, DEFAULT_RETRY_AFTER)
+            )
         if code >= 500:
             raise _ApiError(f"Sentry API error HTTP {code}", Status.DOWN)
         if code != 200:
@@ -184,16 +186,6 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         raise _ApiError("malformed JSON from Sentry", Status.UNKNOWN) from None
-
-
-def _retry_after(response: httpx.Response) -> float:
-    value = response.headers.get("retry-after", "").strip()
-    if value.replace(".", "", 1).isdigit():
-        return float(value)
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
 
 
 def _has_next_page(link: str) -> bool:

@@ -28,6 +28,7 @@ from console.config.durations import format_duration
 from console.config.golive import table_parts
 from console.config.model import EventsTable
 from console.config.secret import Secret
+from probes.http_client import retry_after
 from probes.pg_driver import APPLICATION_NAME
 from probes.result import MetricValue, ProbeResult, Status, failure, one_line
 
@@ -174,7 +175,8 @@ async def fetch_json(
             Status.UNKNOWN,
         )
     if code == 429:
-        raise RateLimited(f"rate limited by {service} (HTTP 429)", _retry_after(response))
+        wait = retry_after(response.headers, DEFAULT_RETRY_AFTER)
+        raise RateLimited(f"rate limited by {service} (HTTP 429)", wait)
     if code >= 500:
         raise SourceError(f"{service} error HTTP {code}")
     if code != 200:
@@ -183,12 +185,6 @@ async def fetch_json(
         return response.json()
     except ValueError:
         raise SourceError(f"malformed JSON from {service}", Status.UNKNOWN) from None
-
-
-def _retry_after(response: httpx.Response) -> float:
-    # Zendesk sends whole seconds; anything else gets the default pause.
-    value = response.headers.get("retry-after", "").strip()
-    return float(value) if value.isdigit() else DEFAULT_RETRY_AFTER
 
 
 async def measure(name: str, kind: str, run: Callable[[], Awaitable[Measurement]]) -> ProbeResult:

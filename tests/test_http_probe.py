@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from console.config.model import Duration, HttpConfig
@@ -256,3 +257,24 @@ async def test_cookies_set_by_a_target_are_never_sent_back(
     await api.run()
     await api.run()
     assert "Cookie" not in http_server.seen[-1].headers
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("120", 120.0),
+        ("1.5", 1.5),
+        ("", 60.0),
+        ("soon", 60.0),
+        ("-5", 60.0),
+        ("inf", 60.0),  # would pause for good
+        ("nan", 60.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date already past: go now
+    ],
+)
+def test_retry_after_is_one_parser_for_slack_sentry_and_zendesk(value: str, seconds: float) -> None:
+    from probes.http_client import retry_after
+
+    assert retry_after(httpx.Headers({"Retry-After": value}), 60.0) == seconds
+    later = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 90))
+    assert 80 < retry_after(httpx.Headers({"retry-after": later}), 60.0) <= 90

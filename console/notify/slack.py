@@ -21,11 +21,8 @@ import asyncio
 import json
 import logging
 import random
-import time
-from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -34,6 +31,7 @@ from console.config.model import SlackConfig
 from console.config.secret import Secret, scrub
 from console.state import OutboxRow, Store
 from console.state.masking import ScrubFilter, plain
+from probes.http_client import retry_after
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +190,7 @@ class SlackNotifier:
         return _Answer(
             response.status_code,
             f"{response.status_code} {reason}".strip(),
-            _retry_after(response.headers) if response.status_code == 429 else None,
+            retry_after(response.headers, 1.0) if response.status_code == 429 else None,
         )
 
     def _settle(self, row: OutboxRow, answer: _Answer) -> None:
@@ -227,19 +225,3 @@ class SlackNotifier:
         """Exponential in the attempt number, with jitter so two holders don't align."""
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (row.attempts - 1))
         return ceiling * (0.5 + self._rng.random() / 2)
-
-
-def _retry_after(headers: Mapping[str, str]) -> float:
-    """Seconds from a Retry-After header (seconds or an HTTP date); 1 s if absent."""
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return 1.0
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return 1.0
-    return max(0.0, moment - time.time())
