@@ -11,7 +11,10 @@ Drill reports live under `<prefix>drills/<YYYYmmddTHHMMSSZ>.json`.
 
 from __future__ import annotations
 
+import calendar
 import json
+import re
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -20,6 +23,8 @@ DRILL_FORMAT = "warroom-drill/1"
 MANIFEST_SUFFIX = ".manifest.json"
 DUMP_SUFFIX = ".dump"
 DRILLS_DIR = "drills/"
+_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+_STEM = re.compile(r"^warroom-(?P<database>.+)-(?P<stamp>\d{8}T\d{6}Z)$")
 
 Verification = Literal["pending", "verified", "failed"]
 
@@ -101,3 +106,33 @@ def _load(raw: bytes | str, expected: str) -> dict[str, Any]:
 
 def backup_stem(database: str, stamp: str) -> str:
     return f"warroom-{database}-{stamp}"
+
+
+def stamp(at: float) -> str:
+    return time.strftime(_STAMP_FORMAT, time.gmtime(at))
+
+
+def stamp_time(text: str) -> float:
+    return float(calendar.timegm(time.strptime(text, _STAMP_FORMAT)))
+
+
+@dataclass(frozen=True)
+class StemInfo:
+    stem: str
+    database: str
+    started_at: float
+
+
+def parse_key(key: str) -> StemInfo | None:
+    """The backup a dump or manifest key belongs to, or None for anything else.
+
+    The one reading of the names, for the backup action (retention, drills) and
+    the status probe alike.
+    """
+    for suffix in (DUMP_SUFFIX, MANIFEST_SUFFIX):
+        if key.endswith(suffix):
+            stem = key[: -len(suffix)]
+            match = _STEM.match(stem)
+            if match:
+                return StemInfo(stem, match["database"], stamp_time(match["stamp"]))
+    return None

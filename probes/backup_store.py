@@ -39,6 +39,13 @@ class BackupStore(Protocol):
     def read(self, key: str) -> bytes: ...
 
 
+def s3_location(destination: str) -> tuple[str, str]:
+    """(bucket, key prefix ending in `/` or empty) of an `s3://bucket/prefix` destination."""
+    parts = urlsplit(destination)
+    prefix = parts.path.lstrip("/")
+    return parts.netloc, prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
 def open_store(config: BackupConfig) -> BackupStore:
     if config.destination.startswith("s3://"):
         return S3Store(config)
@@ -79,10 +86,7 @@ class LocalStore:
 
 class S3Store:
     def __init__(self, config: BackupConfig) -> None:
-        parts = urlsplit(config.destination)
-        self.bucket = parts.netloc
-        prefix = parts.path.lstrip("/")
-        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        self.bucket, self.prefix = s3_location(config.destination)
         self.location = f"s3://{self.bucket}/{self.prefix}"
         self._config = config
         self._client: S3Client | None = None

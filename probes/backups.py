@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -27,14 +26,13 @@ from probes.backup_manifest import (
     BackupManifest,
     DrillReport,
     ManifestError,
-    backup_stem,
+    parse_key,
 )
 from probes.backup_store import BackupStore, StoredObject, StoreError, open_store
 from probes.result import MetricValue, ProbeResult, Status, failure, one_line
 
 MAX_MANIFEST_READS = 10
 T = TypeVar("T")
-_STAMP = re.compile(r"-(\d{8}T\d{6}Z)" + re.escape(MANIFEST_SUFFIX) + "$")
 
 
 class BackupStatusProbe:
@@ -169,15 +167,16 @@ class BackupStatusProbe:
 
 def _complete_backups(objects: dict[str, StoredObject], database: str) -> list[str]:
     """The database's manifest keys whose dump exists, newest stamp first."""
-    found: list[tuple[str, str]] = []
+    found: list[tuple[float, str]] = []
     for key in objects:
-        match = _STAMP.search(key)
+        info = parse_key(key)
         if (
-            match
-            and key == backup_stem(database, match.group(1)) + MANIFEST_SUFFIX
-            and key.removesuffix(MANIFEST_SUFFIX) + DUMP_SUFFIX in objects
+            info is not None
+            and info.database == database
+            and key.endswith(MANIFEST_SUFFIX)
+            and info.stem + DUMP_SUFFIX in objects
         ):
-            found.append((match.group(1), key))
+            found.append((info.started_at, key))
     return [key for _, key in sorted(found, reverse=True)]
 
 

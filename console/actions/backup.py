@@ -42,7 +42,7 @@ from console.actions.reporting import Reporter, human_size, one_line
 from console.actions.s3_stream import choose_part_size
 from console.config.model import BackupConfig, Config
 from console.config.secret import Secret
-from probes.backup_manifest import DUMP_SUFFIX, MANIFEST_SUFFIX, BackupManifest
+from probes.backup_manifest import DUMP_SUFFIX, MANIFEST_SUFFIX, BackupManifest, parse_key
 
 # An upload this old belongs to no running backup: a backup that crashed.
 STALE_UPLOAD_AGE = 24 * 3600.0
@@ -203,7 +203,7 @@ def _perform(
 
 
 def _stale(key: str, now: float) -> bool:
-    info = catalog.parse_key(key)
+    info = parse_key(key)
     return info is not None and now - info.started_at > STALE_UPLOAD_AGE
 
 

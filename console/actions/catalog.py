@@ -7,9 +7,6 @@ plus `.dump` and `.manifest.json`. A dump without a manifest is incomplete
 
 from __future__ import annotations
 
-import calendar
-import re
-import time
 from dataclasses import dataclass
 
 from console.actions.destinations import Destination
@@ -18,37 +15,11 @@ from probes.backup_manifest import (
     MANIFEST_SUFFIX,
     BackupManifest,
     ManifestError,
+    StemInfo,
     backup_stem,
+    parse_key,
+    stamp,
 )
-
-_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
-_STEM = re.compile(r"^warroom-(?P<database>.+)-(?P<stamp>\d{8}T\d{6}Z)$")
-
-
-def stamp(at: float) -> str:
-    return time.strftime(_STAMP_FORMAT, time.gmtime(at))
-
-
-def stamp_time(text: str) -> float:
-    return float(calendar.timegm(time.strptime(text, _STAMP_FORMAT)))
-
-
-@dataclass(frozen=True)
-class StemInfo:
-    stem: str
-    database: str
-    started_at: float
-
-
-def parse_key(key: str) -> StemInfo | None:
-    """The backup a dump or manifest key belongs to, or None for anything else."""
-    for suffix in (DUMP_SUFFIX, MANIFEST_SUFFIX):
-        if key.endswith(suffix):
-            stem = key[: -len(suffix)]
-            match = _STEM.match(stem)
-            if match:
-                return StemInfo(stem, match["database"], stamp_time(match["stamp"]))
-    return None
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
 
 from console.actions import s3_stream
 from console.actions.progress import CancelToken
 from console.config.model import BackupConfig
+from probes.backup_store import s3_location
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -57,11 +57,7 @@ class Destination(Protocol):
 
 def open_destination(backup: BackupConfig) -> Destination:
     if backup.destination.startswith("s3://"):
-        parts = urlsplit(backup.destination)
-        prefix = parts.path.lstrip("/")
-        if prefix and not prefix.endswith("/"):
-            prefix += "/"
-        return S3Destination(backup, parts.netloc, prefix)
+        return S3Destination(backup, *s3_location(backup.destination))
     return LocalDestination(Path(backup.destination).expanduser())
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from console.actions.backup import backup_dsn
-from console.actions.catalog import newest_verified, stamp
+from console.actions.catalog import newest_verified
 from console.actions.destinations import Destination, open_destination
 from console.actions.dump_stream import copy_hashed
 from console.actions.exclusive import LeaseStore, exclusive
@@ -46,7 +46,7 @@ from console.actions.scratch import (
 )
 from console.config.durations import format_duration
 from console.config.model import BackupConfig, Config, DrillConfig
-from probes.backup_manifest import DRILLS_DIR, BackupManifest, DrillReport
+from probes.backup_manifest import DRILLS_DIR, BackupManifest, DrillReport, stamp
 
 
 class DrillFailed(RuntimeError):
