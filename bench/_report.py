@@ -95,9 +95,9 @@ def verdict(res: dict[str, Any], args: argparse.Namespace) -> list[str]:
         missed = []
         if r.get("first_data") and median(r["first_data"]) >= 0.5:
             missed.append(f"first data frame {median(r['first_data']) * 1000:.0f} ms (target 500)")
-        for key in ("idle_cpu", "long_cpu"):
+        for key, over in (("idle_cpu", f"{args.idle:.0f} s"), ("long_cpu", "10 min")):
             if r.get(key, 0) >= 2.0:
-                missed.append(f"idle CPU {r[key]:.2f} % (target 2 %)")
+                missed.append(f"idle CPU {r[key]:.2f} % over {over} (target 2 %)")
         rss = r.get("rss_kb", {})
         if rss and max(rss.values()) / 1024 >= 80:
             missed.append(f"RSS {max(rss.values()) / 1024:.0f} MB (target 80)")
@@ -148,7 +148,7 @@ def render(res: dict[str, Any], command: str, args: argparse.Namespace) -> str:
                     "session of a private tmux server at the size shown; measured from /proc of",
                     "the console's own process tree. Load average before",
                     f"{la(f['loadavg_before'])}, after {la(f['loadavg_after'])}",
-                    "(a shared machine).",
+                    f"(a shared machine). Code measured: {f.get('tree', '?')}.",
                 ]
             ),
             f"Command:\n\n{command}",

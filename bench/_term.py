@@ -325,6 +325,19 @@ class Demo:
                 self.proc.wait(10)
 
 
+def _tree_state() -> str:
+    """The commit measured, and whether the console's code had uncommitted edits."""
+    git = ["git", "-C", str(_ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "console", "widgets", "probes"],
+        capture_output=True,
+        text=True,
+    )
+    edits = len(dirty.stdout.splitlines())
+    return head.stdout.strip() + (f" + uncommitted edits in {edits} files" if edits else "")
+
+
 def facts(env: dict[str, str]) -> dict[str, Any]:
     import psycopg
 
@@ -349,4 +362,5 @@ def facts(env: dict[str, str]) -> dict[str, Any]:
         "tmux": subprocess.run(["tmux", "-V"], capture_output=True, text=True).stdout.strip(),
         "refresh": config.get("console", {}).get("refresh"),
         "loadavg_before": os.getloadavg(),
+        "tree": _tree_state(),
     }

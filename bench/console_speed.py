@@ -392,7 +392,18 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="PATH",
+        help="no measuring: render (and --write) the results a --json run saved; pass the "
+        "--runs/--idle/--presses/--long it ran with",
+    )
     args = parser.parse_args()
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+        print(write_section(results, results["command"], args, write=args.write))
+        return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` cleans up
     if subprocess.run(["which", "tmux"], capture_output=True).returncode:
         print("tmux is not installed", file=sys.stderr)
@@ -402,9 +413,10 @@ def main() -> int:
     except BenchError as exc:
         print(f"console_speed: {exc}", file=sys.stderr)
         return 1
+    command = "    .venv/bin/python bench/console_speed.py " + " ".join(sys.argv[1:])
+    results["command"] = command
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
-    command = "    .venv/bin/python bench/console_speed.py " + " ".join(sys.argv[1:])
     print(write_section(results, command, args, write=args.write))
     return 1 if results["notes"] else 0
 
