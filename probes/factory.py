@@ -9,21 +9,14 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from console.config.model import (
-    Config,
-    FunnelConfig,
-    PostgresConfig,
-    SupportConfig,
-    VitalsConfig,
-)
+from console.config.model import Config, PostgresConfig
 from probes.backups import BackupStatusProbe
 from probes.http import HttpProbe
 from probes.http_client import HttpClients
-from probes.result import Probe, ProbeResult, Status, failure
+from probes.result import Probe
 from probes.sentry import SentryProbe
 
 
@@ -47,55 +40,23 @@ async def open_probes(config: Config) -> AsyncIterator[list[Probe]]:
 
 
 def _postgres(config: PostgresConfig) -> Probe:
-    # Imported here: the driver modules are heavy, and a missing driver must cost one
-    # probe its data, not the whole console its start.
-    try:
-        from probes.postgres import PostgresProbe
-    except ImportError as exc:
-        return UnavailableProbe(
-            config.name, "postgres", config.interval, config.timeout, f"postgres probe: {exc}"
-        )
-    probe: Probe = PostgresProbe(config)
-    return probe
+    # Imported here: the driver modules are heavy, and `warroom check` on HTTP
+    # probes alone need not load them. Both drivers are hard dependencies (psycopg
+    # with its bundled libpq): a broken install fails at start, not as a panel.
+    from probes.postgres import PostgresProbe
+
+    return PostgresProbe(config)
 
 
 def _golive(config: Config, clients: HttpClients) -> list[Probe]:
     """Vitals, funnel and support probes; psycopg is imported only when one is configured."""
-    sections: dict[str, Mapping[str, VitalsConfig | FunnelConfig | SupportConfig]] = {
-        "vitals": config.vitals,
-        "funnel": config.funnel,
-        "support": config.support,
-    }
-    if not any(sections.values()):
+    if not (config.vitals or config.funnel or config.support):
         return []
-    try:
-        from probes.funnel import FunnelProbe
-        from probes.support import SupportProbe
-        from probes.vitals import VitalsProbe
-    except ImportError as exc:
-        return [
-            UnavailableProbe(c.name, kind, c.interval, c.timeout, f"{kind} probe: {exc}")
-            for kind, table in sections.items()
-            for c in table.values()
-        ]
+    from probes.funnel import FunnelProbe
+    from probes.support import SupportProbe
+    from probes.vitals import VitalsProbe
+
     probes: list[Probe] = [VitalsProbe(c, clients.get(True)) for c in config.vitals.values()]
     probes += [FunnelProbe(c) for c in config.funnel.values()]
     probes += [SupportProbe(c, clients.get(True)) for c in config.support.values()]
     return probes
-
-
-class UnavailableProbe:
-    """Stands in for a probe that cannot be built, reporting why on every run."""
-
-    def __init__(self, name: str, kind: str, interval: float, timeout: float, reason: str) -> None:
-        self.name = name
-        self.kind = kind
-        self.interval = float(interval)
-        self.timeout = float(timeout)
-        self._reason = reason
-
-    async def run(self) -> ProbeResult:
-        return failure(self.name, self.kind, time.monotonic(), self._reason, Status.UNKNOWN)
-
-    async def close(self) -> None:
-        return None
