@@ -571,7 +571,8 @@ class Monitor:
 def _log_failure(future: Any) -> None:
     exc = future.exception()
     if exc is not None:
-        log.error("state write failed: %s", exc)
+        # With its traceback: which write (occurrence, event, outbox row) was lost.
+        log.error("state write failed: %s", exc, exc_info=exc)
 
 
 def _alert_order(occ: Occurrence) -> tuple[str, float]:
