@@ -23,7 +23,7 @@ def test_second_backup_or_drill_is_refused_while_one_holds_the_lease(tmp_path: P
 dsn = "postgresql://app:pw@127.0.0.1:1/app"
 [backup]
 database = "main"
-destination = "{tmp_path / 'backups'}"
+destination = "{tmp_path / "backups"}"
 [drill]
 target_dsn = "postgresql://app:pw@127.0.0.2:1/postgres"
 """
@@ -33,7 +33,9 @@ target_dsn = "postgresql://app:pw@127.0.0.2:1/postgres"
     with Store.open(tmp_path / "state.sqlite3") as store:
         for action, run in (("backup", run_backup), ("drill", run_drill)):
             assert store.acquire_lease(f"action:{action}", "other-host:4242", 300)
-            with pytest.raises(AlreadyRunning, match=f"a {action} is already running .other-host:4242"):
+            with pytest.raises(
+                AlreadyRunning, match=f"a {action} is already running .other-host:4242"
+            ):
                 run(config, store, seen.append, CancelToken(), "alice")
             store.release_lease(f"action:{action}", "other-host:4242")
         assert seen == []  # refused before doing anything
