@@ -10,10 +10,12 @@ connection) and `application_name=warroom`.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import asyncpg
 import psycopg
+
+if TYPE_CHECKING:
+    import asyncpg
 
 APPLICATION_NAME = "warroom"
 Driver = Literal["psycopg", "asyncpg"]
@@ -75,6 +77,9 @@ class AsyncpgSession:
 async def connect(driver: Driver, dsn: str) -> Session:
     """Open a session; the caller bounds the time (asyncio.timeout) and handles errors."""
     if driver == "asyncpg":
+        # Imported on use: most consoles run psycopg only, and asyncpg costs start-up time.
+        import asyncpg
+
         conn = await asyncpg.connect(
             dsn or None,
             statement_cache_size=0,
