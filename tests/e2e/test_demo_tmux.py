@@ -40,7 +40,10 @@ class Tmux:
         self.run("send-keys", "-t", self.name, *keys)
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+        return (
+            subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode
+            == 0
+        )
 
     def wait(self, ready: Callable[[str], bool], what: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
@@ -53,13 +56,26 @@ class Tmux:
         raise AssertionError(f"timed out waiting for {what}; screen was:\n{screen}")
 
 
-def demo_processes() -> list[str]:
+def demo_roots() -> dict[str, list[str]]:
+    """Each running demo stack's temp root, with the command lines of its processes."""
     out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "warroom-demo-" in line and "ps -eo" not in line]
+    roots: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        for part in line.split():
+            if "/warroom-demo-" in part:
+                root = part[: part.index("/warroom-demo-") + len("/warroom-demo-") + 8]
+                roots.setdefault(root, []).append(line)
+    return roots
 
 
 @pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
+def others() -> set[str]:
+    """Demo stacks that were running before ours (a benchmark, a person's demo)."""
+    return set(demo_roots())
+
+
+@pytest.fixture
+def tmux(tmp_path: Path, others: set[str]) -> Iterator[Tmux]:
     session = Tmux(f"warroom-e2e-{uuid.uuid4().hex[:8]}")
     env = {**os.environ, "USER": OPERATOR, "TERM": "xterm-256color"}
     subprocess.run(
@@ -74,10 +90,11 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
         session.run("kill-session", "-t", session.name)
 
 
-def test_demo_incident_acknowledge_and_clean_exit(tmux: Tmux) -> None:
+def test_demo_incident_acknowledge_and_clean_exit(tmux: Tmux, others: set[str]) -> None:
     tmux.wait(lambda s: "Database main" in s and "✓ UP" in s, "the database panel with data")
-    before = demo_processes()
-    assert any("postgres" in line for line in before)
+    ours = {root: lines for root, lines in demo_roots().items() if root not in others}
+    assert len(ours) == 1 and any("postgres" in line for line in next(iter(ours.values())))
+    root = next(iter(ours))
 
     tmux.keys("1")  # demo fault: stop the database
     tmux.wait(lambda s: "database-down" in s and "DOWN" in s, "the P0 database-down alert", 90)
@@ -99,9 +116,7 @@ def test_demo_incident_acknowledge_and_clean_exit(tmux: Tmux) -> None:
         time.sleep(0.25)
     assert not tmux.alive(), "the console did not exit on q"
     deadline = time.monotonic() + 15
-    while demo_processes() and time.monotonic() < deadline:
+    while root in demo_roots() and time.monotonic() < deadline:
         time.sleep(0.25)
-    assert demo_processes() == []
-    roots = {part for line in before for part in line.split() if "warroom-demo-" in part}
-    leftovers = [p for p in Path("/tmp").glob("warroom-demo-*") if any(str(p) in r for r in roots)]
-    assert leftovers == []
+    assert demo_roots().get(root) is None, "processes of the demo outlived the console"
+    assert not Path(root).exists(), "the demo's temporary directory was left behind"
