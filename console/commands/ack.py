@@ -8,6 +8,7 @@ ID may be a unique prefix of at least 6 characters, as the table shows them.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
                 args.note,
                 detail={"rule": occ.rule, "probe": occ.probe},
             )
-    except StateError as exc:
+    except (StateError, sqlite3.Error) as exc:  # a locked or broken state file: one line
         return fail(str(exc))
     verb = "acknowledgement" if kind == "ack" else "unacknowledgement"
     print(f"{verb} of {occ.severity} {occ.rule} on {occ.probe} ({occ.id[:8]}) recorded; {applies}")

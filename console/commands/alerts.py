@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
             occurrences = store.open_occurrences()
             now = store.clock.now()
             silences = store.silences(active_at=now)
-    except StateError as exc:
+    except (StateError, sqlite3.Error) as exc:  # a locked or broken state file: one line
         print(f"warroom: {exc}", file=sys.stderr)
         return 1
     if args.json:

@@ -7,6 +7,7 @@ Prints the new silence's id on stdout (for scripts) and what happened on stderr.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import uuid
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 payload,
                 detail={**matcher, "for": args.duration},
             )
-    except StateError as exc:
+    except (StateError, sqlite3.Error) as exc:  # a locked or broken state file: one line
         return fail(str(exc))
     shown = " ".join(f"{k}={v}" for k, v in matcher.items() if v != "*") or "everything"
     print(silence_id)
