@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
 
 from console.alerts.model import AlertState, Occurrence
 from console.config.durations import format_duration
+from console.config.model import RuleConfig
 from probes.result import MetricValue
-from widgets.format import DASH, Tone, age
+from probes.units import unit_of
+from widgets.format import DASH, Tone, age, metric_text, ratio
 from widgets.keyed_table import Column, KeyedTable, Row
 from widgets.panel import Panel
 
@@ -32,19 +34,36 @@ def state_of(alert: Occurrence) -> tuple[str, Tone]:
     return "○ pending", "warning"
 
 
-def value_text(value: MetricValue) -> str:
+def value_text(value: MetricValue, metric: str | None = None) -> str:
+    """An alert's value in its rule's metric unit, short enough for a 6-column cell.
+
+    `metric` is the rule's first metric (`RuleConfig.when.metric()`): `2.7s` for an
+    LCP, `30.0%` for a drop ratio, `down` for `not up`.
+    """
     if value is None:
         return DASH
     if isinstance(value, bool):
-        return str(value).lower()
+        if metric == "up":
+            return "up" if value else "down"
+        return "yes" if value else "no"
     if isinstance(value, str):
         return value
+    unit = unit_of(metric) if metric is not None else "number"
+    if unit == "ratio":
+        return ratio(value, 1)  # 100.0% still fits the cell
+    if metric is not None and unit != "number":
+        return metric_text(metric, value)
     magnitude = abs(value)
     if magnitude >= 1e6:
         return f"{value / 1e6:.1f}M"
     if magnitude >= 1e4:
         return f"{value / 1e3:.0f}k"
     return f"{value:.0f}" if magnitude >= 100 else f"{value:.3g}"
+
+
+def rule_metrics(rules: Sequence[RuleConfig]) -> dict[str, str | None]:
+    """Each rule's metric (the first its condition reads), for showing values in its unit."""
+    return {rule.name: rule.when.metric() for rule in rules}
 
 
 def deadline_text(alert: Occurrence, now: float) -> tuple[str, Tone]:
@@ -77,8 +96,12 @@ class AlertsTable(KeyedTable):
         ("due", "ack by", 7),
     )
 
-    def __init__(self, *, id: str | None = None) -> None:
+    EXTRA = TAIL
+
+    def __init__(self, metrics: Mapping[str, str | None], *, id: str | None = None) -> None:
+        """`metrics`: each rule's metric, which names the unit its values are shown in."""
         super().__init__(id=id)
+        self.metrics = metrics
         self.alerts: dict[str, Occurrence] = {}
 
     @property
@@ -96,17 +119,11 @@ class AlertsTable(KeyedTable):
         whole names and summaries. Only a resize changes them, never live data.
         """
         pad = 2 * self.cell_padding
-        room = width - sum(w + pad for _, _, w in self.COLUMNS) - 2 - 1  # borders, scrollbar
+        room = self.room(width - 2)  # the panel's borders
         owner = max(OWNER[0], min(OWNER[1], room - pad))
         summary = room - owner - 2 * pad
-        wanted = [("owner", owner)] + ([("summary", summary)] if summary >= 20 else [])
-        current = [(str(k.value), c.width) for k, c in self.columns.items() if k.value in TAIL]
-        if current == wanted:
-            return
-        for key, _ in current:
-            self.remove_column(key)
-        for key, size in wanted:
-            self.add_column(key, width=size, key=key, default=self.cell(""))
+        tail = [("owner", "owner", owner), ("summary", "summary", summary)]
+        self.set_tail(tail if summary >= 20 else tail[:1])
 
     def show(self, alerts: Sequence[Occurrence], now: float, needle: str = "") -> None:
         visible = sorted(
@@ -124,7 +141,7 @@ class AlertsTable(KeyedTable):
             self.cell(alert.rule),
             self.cell(alert.probe),
             self.cell(state, state_tone),
-            self.cell(value_text(alert.value)),
+            self.cell(value_text(alert.value, self.metrics.get(alert.rule))),
             self.cell(age(now, alert.fired_at or alert.started_at)),
             self.cell(due, due_tone),
             self.cell(alert.ack.by if alert.ack is not None else DASH),
@@ -134,8 +151,9 @@ class AlertsTable(KeyedTable):
 
 
 class AlertsPanel(Panel):
-    def __init__(self) -> None:
+    def __init__(self, metrics: Mapping[str, str | None]) -> None:
         super().__init__("Alerts", id="alerts-panel")
+        self.metrics = metrics
 
     def compose(self) -> ComposeResult:
-        yield AlertsTable(id="alerts")
+        yield AlertsTable(self.metrics, id="alerts")

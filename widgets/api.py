@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 
 from console.snapshot import ProbeView
 from probes.result import Status
-from widgets.format import DASH, Series, Tone, millis, number, ratio, spark_text
+from widgets.format import DASH, Series, Tone, number, ratio, seconds, spark_text
 from widgets.keyed_table import Column, KeyedTable, Row
 from widgets.panel import Panel
 
@@ -27,6 +27,18 @@ class ApiTable(KeyedTable):
         ("trend", "latency", TREND_POINTS),
         ("tls", "tls", 4),
     )
+    # What an operator needs at a glance, in a 40-column panel: up, slow, available.
+    COMPACT: ClassVar[tuple[Column, ...]] = (
+        ("probe", "endpoint", 9),
+        ("status", "status", 7),
+        ("p95", "p95", 6),
+        ("avail", "avail", 6),
+    )
+
+    def fit(self, width: int) -> None:
+        """Every column when `width` holds them, else the compact four."""
+        full = sum(w + 2 * self.cell_padding for _, _, w in self.COLUMNS)
+        self.set_columns(self.COLUMNS if width >= full else self.COMPACT)
 
 
 class ApiPanel(Panel):
@@ -35,6 +47,14 @@ class ApiPanel(Panel):
     def __init__(self, *, slow_after: float = 5.0) -> None:
         super().__init__("API", id="api")
         self.slow_after = slow_after
+        self._shown: tuple[Sequence[ProbeView], float, Series, str] | None = None
+
+    def on_resize(self) -> None:
+        table = self.table
+        columns = len(table.columns)
+        table.fit(self.content_size.width)
+        if len(table.columns) != columns and self._shown is not None:
+            self.show(*self._shown)  # a new set of columns starts without rows
 
     def compose(self) -> ComposeResult:
         yield ApiTable()
@@ -46,6 +66,7 @@ class ApiPanel(Panel):
     def show(
         self, views: Sequence[ProbeView], now: float, series: Series, needle: str = ""
     ) -> None:
+        self._shown = (views, now, series, needle)
         table = self.table
         rows = [self._row(table, v, series) for v in views if needle.lower() in v.name.lower()]
         table.sync(rows)
@@ -79,9 +100,9 @@ class ApiPanel(Panel):
         cells = (
             table.cell(view.name),
             table.cell(status, tone),
-            table.cell(millis(number(metrics, "latency_p50"))),
-            table.cell(millis(p95), slow),
-            table.cell(millis(number(metrics, "latency_p99"))),
+            table.cell(seconds(number(metrics, "latency_p50"))),
+            table.cell(seconds(p95), slow),
+            table.cell(seconds(number(metrics, "latency_p99"))),
             table.cell(ratio(availability), "error" if low else ""),
             table.cell(spark_text(series(view.name, "latency", TREND_POINTS), TREND_POINTS)),
             table.cell(DASH if tls is None else f"{int(tls)}d", tls_tone),

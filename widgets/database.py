@@ -14,7 +14,6 @@ from widgets.format import (
     delta,
     join,
     lines,
-    millis,
     number,
     ratio,
     seconds,
@@ -41,7 +40,7 @@ class DatabasePanel(ProbePanel):
 
     def summary(self, metrics: Mapping[str, MetricValue]) -> Content | str:
         role = " replica" if metrics.get("in_recovery") is True else ""
-        return f"rtt {millis(number(metrics, 'rtt'))}{role}"
+        return f"rtt {seconds(number(metrics, 'rtt'))}{role}"
 
     def body(
         self, metrics: Mapping[str, MetricValue], view: ProbeView | None, now: float

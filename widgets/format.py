@@ -14,6 +14,7 @@ from textual.content import Content
 
 from console.config.durations import format_duration
 from probes.result import MetricValue, Status
+from probes.units import unit_of
 
 Tone = Literal["success", "warning", "error", "muted", ""]
 Series = Callable[[str, str, int], list[float]]
@@ -63,13 +64,6 @@ def number(metrics: Mapping[str, MetricValue], key: str) -> float | None:
 
 def seconds(value: float | None) -> str:
     return DASH if value is None else format_duration(value)
-
-
-def millis(value: float | None) -> str:
-    """Latencies: seconds in the metrics, milliseconds on screen below a second."""
-    if value is None:
-        return DASH
-    return f"{value * 1000:.0f}ms" if value < 1 else format_duration(value)
 
 
 def size(value: float | None) -> str:
@@ -128,12 +122,8 @@ def spark_text(values: list[float], width: int) -> str:
     return "".join(_BLOCKS[round((v - low) / span * (len(_BLOCKS) - 1))] for v in points)
 
 
-_RATIOS = ("_ratio", "availability", "availability_target", "row_drop_threshold")
-_SECONDS = ("_age", "uptime", "_seconds", "_rto", "rto_target")
-
-
 def metric_text(name: str, value: MetricValue) -> str:
-    """A metric by its name's unit (docs/contracts.md: seconds, bytes, ratios 0..1)."""
+    """A metric in its unit (probes.units.unit_of: the contract's seconds, bytes, ratios)."""
     if value is None:
         return DASH
     if isinstance(value, bool):
@@ -141,14 +131,13 @@ def metric_text(name: str, value: MetricValue) -> str:
     if isinstance(value, str):
         return value
     amount = float(value)
-    if name.endswith(_RATIOS):
-        return ratio(amount, 2)
-    if name.endswith("_per_s") and ("bytes" in name or "growth" in name):
-        return f"{size(amount)}/s"
-    if "bytes" in name or name.endswith("_size"):
-        return size(amount)
-    if name == "rtt" or name.startswith("latency"):
-        return millis(amount)
-    if name.endswith(_SECONDS):
+    unit = unit_of(name)
+    if unit == "seconds":
         return seconds(amount)
+    if unit == "bytes":
+        return size(amount)
+    if unit == "bytes_per_s":
+        return f"{size(amount)}/s"
+    if unit == "ratio":
+        return ratio(amount, 2)
     return f"{int(amount):,}" if amount.is_integer() else f"{amount:.3g}"

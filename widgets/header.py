@@ -56,9 +56,11 @@ def segments(state: HeaderState) -> list[Segment]:
         for sev in SEVERITIES
         if (n := sum(a.severity == sev for a in firing))
     ]
-    out.append(
-        (2, Content(" ").join(counts) if counts else styled("no alerts firing", "muted"), None)
-    )
+    if counts:
+        # Short form: the most severe count, so a narrow header still says "P0 2".
+        out.append((2, Content(" ").join(counts), counts[0] if len(counts) > 1 else None))
+    else:
+        out.append((2, styled("no alerts firing", "muted"), None))
     if snap.notifications:
         full = styled(f"✗ {snap.notifications}", "error")
         out.append((1, full, styled("✗ notifications failing", "error")))

@@ -13,17 +13,20 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 from widgets.format import Tone
 
 Column = tuple[str, str, int]  # key, label, fixed width
-Row = tuple[str, Sequence[Text]]  # row key, one cell per column
+Row = tuple[str, Sequence[Text]]  # row key, one cell per key of CELLS, in that order
 
 
 class KeyedTable(DataTable[Text]):
     """Subclasses set COLUMNS and call `sync` with the rows they want, in order.
 
     Rows are never cleared and re-added: a clear costs several times the CPU of
-    keyed updates and throws the operator's cursor back to the first row.
+    keyed updates and throws the operator's cursor back to the first row. A row
+    carries a cell for every key of `CELLS`; the table shows those of its current
+    columns, so a narrow screen can drop columns without the rows changing shape.
     """
 
     COLUMNS: ClassVar[tuple[Column, ...]] = ()
+    EXTRA: ClassVar[tuple[str, ...]] = ()  # cells for columns a subclass adds and sizes itself
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "tone--success",
         "tone--warning",
@@ -40,14 +43,49 @@ class KeyedTable(DataTable[Text]):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
+        keys = [key for key, _, _ in self.COLUMNS] + list(self.EXTRA)
+        self._cell_index = {key: i for i, key in enumerate(keys)}
+        self._reselect: str | None = None
 
     def on_mount(self) -> None:
-        for key, label, width in self.COLUMNS:
-            self.add_column(label, width=width, key=key)
+        self.set_columns(self.COLUMNS)
         self.add_extra_columns()
+
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """Show `columns` (a subset of COLUMNS, in order); rows come back with the next sync.
+
+        DataTable cannot insert a column between others, so a different set rebuilds
+        the table: only a resize does this, never live data.
+        """
+        if [str(k.value) for k in self.columns] == [key for key, _, _ in columns]:
+            return
+        self._reselect = self.selected_key or self._reselect
+        self.clear(columns=True)
+        for key, label, width in columns:
+            self.add_column(label, width=width, key=key)
 
     def add_extra_columns(self) -> None:
         """Columns a subclass sizes itself, after the fixed ones (none by default)."""
+
+    def room(self, width: int) -> int:
+        """What the fixed columns (with padding) and a vertical scrollbar leave of `width`."""
+        pad = 2 * self.cell_padding
+        return width - sum(w + pad for _, _, w in self.COLUMNS) - 1
+
+    def set_tail(self, wanted: Sequence[Column]) -> None:
+        """Make the EXTRA columns, after the fixed ones, `wanted`.
+
+        Only a resize changes them, never live data; their cells come with the next sync.
+        """
+        current = [
+            (str(k.value), c.width) for k, c in self.columns.items() if k.value in self.EXTRA
+        ]
+        if current == [(key, width) for key, _, width in wanted]:
+            return
+        for key, _ in current:
+            self.remove_column(key)
+        for key, label, width in wanted:
+            self.add_column(label, width=width, key=key, default=self.cell(""))
 
     def cell(self, text: str, tone: Tone = "") -> Text:
         """A cell in a theme tone; plain text, so names with brackets are never markup."""
@@ -74,20 +112,21 @@ class KeyedTable(DataTable[Text]):
 
     def sync(self, rows: Sequence[Row]) -> None:
         """Make the table show `rows` in this order, touching only what changed."""
-        selected = self.selected_key
+        selected = self.selected_key or self._reselect
+        self._reselect = None
         wanted = {key for key, _ in rows}
-        columns = [str(key.value) for key in self.columns]
+        columns = [(str(key.value), self._cell_index[str(key.value)]) for key in self.columns]
         with self.app.batch_update():
             for row_key in [k for k in self.rows if k.value not in wanted]:
                 self.remove_row(row_key)
             for key, cells in rows:
                 if key not in self.rows:
-                    self.add_row(*cells[: len(columns)], key=key)
+                    self.add_row(*(cells[i] for _, i in columns), key=key)
                     continue
-                for column, cell in zip(columns, cells, strict=False):
-                    if self.get_cell(key, column) != cell:
-                        self.update_cell(key, column, cell)
-            self._reorder([key for key, _ in rows], columns[0] if columns else None)
+                for column, i in columns:
+                    if self.get_cell(key, column) != cells[i]:
+                        self.update_cell(key, column, cells[i])
+            self._reorder([key for key, _ in rows], columns[0][0] if columns else None)
             if selected is not None and selected in wanted:
                 self.select_key(selected)
 

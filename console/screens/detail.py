@@ -13,18 +13,30 @@ from textual.widgets import Footer, Label, Sparkline
 from console.alerts.model import Occurrence
 from console.screens.base import Frame, SubScreen
 from console.snapshot import EventLine, ProbeView
-from widgets.alerts import deadline_text, state_of, value_text
+from widgets.alerts import deadline_text, rule_metrics, state_of, value_text
 from widgets.events import event_line
 from widgets.format import DASH, age, fit, join, lines, metric_text, seconds, stamp, styled
+from widgets.funnel import FunnelPanel
 from widgets.keyed_table import Column, KeyedTable
-from widgets.panel import Line, headline
+from widgets.panel import Line, ProbePanel, headline
 from widgets.probe_health import health_of
+from widgets.support import SupportPanel
+from widgets.vitals import VitalsPanel
 
 CHARTS: dict[str, tuple[str, ...]] = {
     "postgres": ("rtt", "connections_used_ratio", "cache_hit_ratio"),
     "http": ("latency", "latency_p95", "availability"),
     "sentry": ("events_per_minute", "spike_ratio"),
     "backups": ("newest_age",),
+    "vitals": ("lcp_p75", "inp_p75", "cls_p75"),
+    "funnel": ("overall_conversion", "events_in_window"),
+    "support": ("waiting_tickets", "oldest_waiting_age"),
+}
+# The go-live panels are not on the main screen below 120 columns: their details show them.
+PANELS: dict[str, type[ProbePanel]] = {
+    "vitals": VitalsPanel,
+    "funnel": FunnelPanel,
+    "support": SupportPanel,
 }
 
 
@@ -32,7 +44,7 @@ class MetricsTable(KeyedTable):
     COLUMNS: ClassVar[tuple[Column, ...]] = (("metric", "metric", 32), ("value", "value", 14))
 
 
-def alert_text(alert: Occurrence | None, now: float) -> Content:
+def alert_text(alert: Occurrence | None, now: float, metric: str | None = None) -> Content:
     if alert is None:
         return styled("the alert has resolved", "success")
     state, tone = state_of(alert)
@@ -40,7 +52,7 @@ def alert_text(alert: Occurrence | None, now: float) -> Content:
     rows: list[Content | str] = [
         join(styled(f"{alert.severity} {alert.rule}", "", bold=True), styled(state, tone)),
         alert.summary,
-        f"value {value_text(alert.value)}  threshold {value_text(alert.threshold)}",
+        f"value {value_text(alert.value, metric)}  threshold {value_text(alert.threshold, metric)}",
         f"since {stamp(alert.started_at)} ({age(now, alert.started_at)})  ack due {due}",
     ]
     if alert.ack is not None:
@@ -91,6 +103,8 @@ class DetailScreen(SubScreen):
         with VerticalScroll(classes="detail"):
             if self.alert_id is not None:
                 yield Line(id="alert", classes="section")
+            if self.kind in PANELS:
+                yield PANELS[self.kind](self.probe)
             yield Line(id="health", classes="section")
             for metric in CHARTS.get(self.kind, ()):
                 yield Line(classes=f"chart-label chart-{metric}")
@@ -108,8 +122,11 @@ class DetailScreen(SubScreen):
         now, view = frame.now, frame.snapshot.probe(self.probe)
         if self.alert_id is not None:
             alert = next((a for a in frame.snapshot.alerts if a.id == self.alert_id), None)
-            self.query_one("#alert", Line).show(alert_text(alert, now))
+            metric = rule_metrics(self.warroom.config.rules).get(alert.rule) if alert else None
+            self.query_one("#alert", Line).show(alert_text(alert, now, metric))
         self.query_one("#health", Line).show(health_text(view, now))
+        for panel in self.query(ProbePanel):
+            panel.show(view, now, self.warroom.monitor.series)
         self._charts()
         last = view.last if view is not None else None
         metrics = last.metrics if last is not None else {}

@@ -10,7 +10,9 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.command import Provider
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.dom import DOMNode
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
@@ -25,16 +27,30 @@ from console.screens.log import EventLogScreen
 from console.screens.operations import Operations
 from console.screens.palette import WarroomCommands
 from widgets.actions_bar import ActionsBar
-from widgets.alerts import AlertsPanel, AlertsTable
+from widgets.alerts import AlertsPanel, AlertsTable, rule_metrics
 from widgets.api import ApiPanel, ApiTable
 from widgets.backups import BackupsPanel
 from widgets.database import DatabasePanel
 from widgets.errors import ErrorsPanel
 from widgets.events import EventsPanel
 from widgets.format import Series
+from widgets.funnel import FunnelPanel
 from widgets.header import HeaderState, StatusHeader
 from widgets.panel import ProbePanel
 from widgets.probe_health import ProbeHealthPanel, ProbeHealthTable
+from widgets.support import SupportPanel
+from widgets.vitals import VitalsPanel
+
+
+def displayed(widget: Widget) -> bool:
+    """Whether `widget` and every container up to its screen take part in the layout."""
+    node: DOMNode | None = widget
+    while isinstance(node, Widget) and not isinstance(node, Screen):
+        if not node.display:
+            return False
+        node = node.parent
+    return True
+
 
 VIEW_ACTIONS = ("details", "filter", "checklist", "log", "pause", "refresh", "zoom", "help", "quit")
 SLOW_AFTER = 5.0  # the plan's API alert line, seconds
@@ -62,19 +78,33 @@ class MainScreen(Operations, DemoFaults):
         yield Input(
             placeholder="filter alerts and API rows: Enter keeps it, Esc clears", id="filter"
         )
+        # Columns, not a grid: each column stacks its panels at their own heights, so a
+        # short panel leaves no hole beside a tall one. app.tcss hides what a size
+        # has no room for (those stay reachable through the palette and details).
         with VerticalScroll(id="body"):
-            # Order matters for the grid: databases span two rows beside errors and backups.
-            for name in config.postgres:
-                yield DatabasePanel(name)
-            for name in config.sentry:
-                yield ErrorsPanel(name)
-            if config.backup is not None:
-                yield BackupsPanel()
-            if config.http:
-                yield ApiPanel(slow_after=SLOW_AFTER)
-            yield ProbeHealthPanel()
-            yield EventsPanel()
-        yield AlertsPanel()
+            with Horizontal(id="top"):
+                with Vertical(classes="column", id="col-core"):
+                    for name in config.postgres:
+                        yield DatabasePanel(name)
+                    if config.http:
+                        yield ApiPanel(slow_after=SLOW_AFTER)
+                with Vertical(classes="column", id="col-ops"):
+                    for name in config.sentry:
+                        yield ErrorsPanel(name)
+                    if config.backup is not None:
+                        yield BackupsPanel()
+                if config.vitals or config.support:
+                    with Vertical(classes="column golive", id="col-golive"):
+                        for name in config.vitals:
+                            yield VitalsPanel(name)
+                        for name in config.support:
+                            yield SupportPanel(name)
+            with Horizontal(id="bottom"):
+                yield ProbeHealthPanel()
+                for name in config.funnel:
+                    yield FunnelPanel(name)
+                yield EventsPanel()
+        yield AlertsPanel(rule_metrics(config.rules))
         yield ActionsBar(id="actions")
         yield Footer()
 
@@ -87,10 +117,8 @@ class MainScreen(Operations, DemoFaults):
             self._views.append((panel, partial(self._show_probe, panel, series)))
         for api in self.query(ApiPanel):
             self._views.append((api, partial(self._show_api, api, series)))
-        health = self.query_one(ProbeHealthTable)
-        self._views.append(
-            (self.query_one(ProbeHealthPanel), lambda f: health.show(f.snapshot.probes, f.now))
-        )
+        health = self.query_one(ProbeHealthPanel)
+        self._views.append((health, lambda f: health.show(f.snapshot.probes, f.now)))
         events_panel = self.query_one(EventsPanel)
         self._views.append((events_panel, lambda f: events_panel.show(f.events)))
         self._alerts_panel = self.query_one(AlertsPanel)
@@ -109,7 +137,7 @@ class MainScreen(Operations, DemoFaults):
     def _fresh(self, widget: Widget, frame: Frame) -> bool:
         """Whether `widget` can be seen and has not shown this frame yet."""
         maximized = self.maximized
-        if not widget.display or (maximized is not None and maximized is not widget):
+        if not displayed(widget) or (maximized is not None and maximized is not widget):
             return False
         if self._shown.get(widget) is frame:
             return False
@@ -141,10 +169,8 @@ class MainScreen(Operations, DemoFaults):
     def _show_alerts(self, frame: Frame) -> None:
         self.alerts.show(frame.snapshot.alerts, frame.now, self.needle)
         subtitle = f"filter: {self.needle}" if self.needle else ""
-        empty = not frame.snapshot.alerts
-        if empty:
+        if not frame.snapshot.alerts:
             subtitle = "✓ no open alerts"
-        self._alerts_panel.set_class(empty, "-empty")  # room for the panels on a quiet day
         self._alerts_panel.border_subtitle = subtitle
 
     def on_data_table_row_highlighted(self) -> None:
@@ -270,18 +296,22 @@ class MainScreen(Operations, DemoFaults):
         await self.warroom.action_quit()
 
     def jump_to(self, probe: str) -> None:
-        """Focus the panel (or API row) that shows `probe`."""
+        """Focus the panel (or API row) that shows `probe`; its details if none is on screen."""
         for panel in self.query(ProbePanel):
-            if panel.probe == probe:
+            if panel.probe == probe and displayed(panel):
                 panel.focus()
                 panel.scroll_visible(animate=False)
                 return
         for table in self.query(ApiTable):
-            if table.select_key(probe):
+            if displayed(table) and table.select_key(probe):
                 table.focus()
                 table.scroll_visible(animate=False)
                 return
-        self.notify(f"no panel shows {probe}", severity="warning")
+        kind = self.warroom.config.probe_kinds().get(probe)
+        if kind is None:
+            self.notify(f"no probe {probe}", severity="warning")
+            return
+        self.warroom.open_screen(DetailScreen(probe, kind))
 
     def help_entries(self) -> list[HelpEntry]:
         app = self.warroom

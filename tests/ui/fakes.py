@@ -8,9 +8,12 @@ from dataclasses import replace
 
 from console.actions.progress import Cancelled, CancelToken, Progress, ProgressCallback
 from console.alerts.model import Acknowledgement, Matcher, Silence
+from console.checklist import ItemState, evaluate, progress
 from console.clock import FakeClock
 from console.config.model import Config
 from console.snapshot import EventLine, MonitorSnapshot
+from console.state.records import ChecklistTick
+from tests.ui import scenarios
 
 
 class FakeMonitorError(Exception):
@@ -28,12 +31,25 @@ class FakeMonitor:
         # Backups and drills wait here until a test releases them (or cancels).
         self.release = asyncio.Event()
         self.hold_long_actions = False
+        self.read_only = False  # the Monitor refuses intents itself too, not only the console
+        self.ticks: dict[str, ChecklistTick] = scenarios.ticks()
         self._subscribers: list[Callable[[], None]] = []
 
     # -- reading -------------------------------------------------------------------
 
     def snapshot(self) -> MonitorSnapshot:
-        return self.state
+        return replace(self.state, checklist=dict(progress(self.checklist())))
+
+    def checklist(self) -> list[ItemState]:
+        """The real evaluation (pure logic) over the scripted results and the fake's ticks."""
+        return evaluate(
+            self.config.checklist,
+            {p.name: p.last for p in self.state.probes},
+            probe_kinds=self.config.probe_kinds(),
+            rules=self.config.rules,
+            telemetry_configured=bool(self.config.telemetry.sentry_dsn),
+            ticks=self.ticks,
+        )
 
     def series(self, probe: str, metric: str, points: int) -> list[float]:
         seed = len(probe) * 11 + len(metric) * 7
@@ -99,6 +115,17 @@ class FakeMonitor:
         )
         self.set_state(replace(self.state, alerts=alerts, silences=(*self.state.silences, silence)))
         return f"silenced {sum(matcher.matches(a) for a in alerts)} alert(s)"
+
+    async def set_checklist_item(self, item_id: str, ticked: bool) -> str:
+        self.calls.append(("set_checklist_item", item_id, ticked))
+        if self.read_only:
+            raise FakeMonitorError("read-only: checklist is disabled")
+        self._check("set_checklist_item")
+        item = next(i for i in self.config.checklist if i.id == item_id)
+        by = self.config.console.operator
+        self.ticks[item_id] = ChecklistTick(item_id, ticked, by, self.clock.now())
+        self.set_state(self.state)
+        return f"{'ticked' if ticked else 'unticked'} “{item.text}”"
 
     async def lift_silence(self, silence_id: str) -> str:
         self.calls.append(("lift_silence", silence_id))

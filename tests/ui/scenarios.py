@@ -9,23 +9,34 @@ from dataclasses import replace
 from pathlib import Path
 
 from console.actions.progress import Progress
+from console.alerts.defaults import DEFAULT_RULES
 from console.alerts.model import Acknowledgement, AlertState, Matcher, Occurrence, Silence
 from console.clock import FakeClock
+from console.config.build import build
+from console.config.golive import merge_checklist
 from console.config.model import (
     BackupConfig,
     Config,
     ConsoleConfig,
     DrillConfig,
     Duration,
+    FunnelConfig,
     HttpConfig,
     PostgresConfig,
+    RuleConfig,
     SentryConfig,
+    SupportConfig,
+    VitalsConfig,
 )
 from console.config.secret import Secret
 from console.snapshot import ActionView, EventLine, MonitorSnapshot, ProbeView
+from console.state.records import ChecklistTick
 from probes.result import MetricValue, ProbeResult, Status
 
 T = FakeClock().now()
+ANALYTICS = Secret("postgresql://warroom:pw@analytics.internal:5432/app")
+# The built-in rules, as a loaded config has them: alert values are shown in their units.
+RULES = tuple(build(RuleConfig, rule, ("defaults", rule["name"])) for rule in DEFAULT_RULES)
 
 
 def ui_config(keys: dict[str, str] | None = None) -> Config:
@@ -58,6 +69,11 @@ def ui_config(keys: dict[str, str] | None = None) -> Config:
             target_dsn=Secret("postgresql://drill:pw@scratch.internal:5433/postgres")
         ),
         keys=keys or {},
+        vitals={"web": VitalsConfig(name="web", dsn=ANALYTICS)},
+        funnel={"journey": FunnelConfig(name="journey", dsn=ANALYTICS)},
+        support={"desk": SupportConfig(name="desk", dsn=ANALYTICS)},
+        rules=RULES,
+        checklist=merge_checklist([]),
     )
 
 
@@ -159,7 +175,71 @@ BACKUPS: dict[str, MetricValue] = {
     "rto_target": 300.0,
     "drill_age": 2 * 86400,
 }
-CHECKLIST = {"24h": (4, 5), "week": (1, 6), "month": (0, 4)}
+
+
+def vitals(lcp: float) -> dict[str, MetricValue]:
+    """The plan's thresholds; FID configured but without data (INP replaced it)."""
+    p75 = {"fcp": 1.21, "lcp": lcp, "inp": 0.118, "cls": 0.04}
+    limits = {"fcp": 1.8, "lcp": 2.5, "inp": 0.2, "cls": 0.1, "fid": 0.1}
+    metrics: dict[str, MetricValue] = {"up": True, "min_samples": 20, "samples": 960}
+    for vital, limit in limits.items():
+        metrics[f"{vital}_threshold"] = limit
+        metrics[f"{vital}_samples"] = 240 if vital in p75 else 0
+        if vital in p75:
+            metrics[f"{vital}_p75"] = p75[vital]
+    return metrics
+
+
+STEPS = ("landing_intention_selected", "cta_clicked", "ceremony_started", "ceremony_completed")
+
+
+def funnel(counts: tuple[int, ...], previous: tuple[int, ...]) -> ProbeResult:
+    """A funnel result as probes/funnel.py builds it (min_events 20, drop_threshold 0.5)."""
+    metrics: dict[str, MetricValue] = {
+        "up": True,
+        "steps": len(counts),
+        "events_in_window": sum(counts),
+        "events_previous_window": sum(previous),
+        "drop_threshold": 0.5,
+        "min_events": 20,
+        "window": 3600.0,
+        "overall_conversion": counts[-1] / counts[0],
+    }
+    rows: list[dict[str, object]] = []
+    drops = []
+    for n, (name, now, before) in enumerate(zip(STEPS, counts, previous, strict=True), start=1):
+        metrics[f"step{n}_count"], metrics[f"step{n}_previous"] = now, before
+        row: dict[str, object] = {"step": n, "name": name, "count": now, "previous": before}
+        if n > 1:
+            conversion, earlier = now / counts[n - 2], before / previous[n - 2]
+            metrics[f"step{n}_conversion"] = conversion
+            metrics[f"step{n}_conversion_previous"] = earlier
+            drop = max(0.0, 1 - conversion / earlier)
+            drops.append(drop)
+            row |= {"conversion": conversion, "conversion_previous": earlier, "drop": drop}
+        rows.append(row)
+    metrics["max_conversion_drop"] = max(drops)
+    return result("journey", "funnel", metrics, ago=25, detail={"steps": rows})
+
+
+def support(waiting: int, breached: int, oldest: float) -> dict[str, MetricValue]:
+    return {
+        "up": True,
+        "open_tickets": 14,
+        "waiting_tickets": waiting,
+        "breached_tickets": breached,
+        "escalated_tickets": 1,
+        "oldest_waiting_age": oldest,
+        "promise": 7200.0,
+    }
+
+
+PREVIOUS_FUNNEL = (1180, 590, 300, 150)
+STANDBY = "support-team-on-standby"  # a manual item, ticked by bob an hour and a half ago
+
+
+def ticks() -> dict[str, ChecklistTick]:
+    return {STANDBY: ChecklistTick(STANDBY, True, "bob", T - 5400)}
 
 
 def healthy() -> MonitorSnapshot:
@@ -184,6 +264,9 @@ def healthy() -> MonitorSnapshot:
             60,
         ),
         view(result("backups", "backups", BACKUPS, ago=30), 60),
+        view(result("web", "vitals", vitals(lcp=2.12), ago=25), 60),
+        view(funnel((1204, 602, 290, 150), PREVIOUS_FUNNEL), 60),
+        view(result("desk", "support", support(3, 0, 1500.0), ago=25), 60),
     )
     events = (
         EventLine(T - 600, "resolved", "api-slow on api resolved", "P1"),
@@ -197,7 +280,6 @@ def healthy() -> MonitorSnapshot:
         read_only=False,
         probes=probes,
         events=events,
-        checklist=CHECKLIST,
     )
 
 
@@ -216,6 +298,7 @@ def occurrence(
 
 
 DB_DOWN = "occ-db-down"
+POOR_LCP = "occ-poor-lcp"
 DATA_LOSS = "occ-data-loss"
 API_SLOW = "occ-api-slow"
 SPIKE = "occ-spike"
@@ -280,6 +363,17 @@ def incident_alerts() -> tuple[Occurrence, ...]:
             started_at=T - 60,
             value=720,
         ),
+        occurrence(
+            POOR_LCP,
+            "vitals-poor-lcp",
+            "web",
+            "P2",
+            "LCP p75 on web is 2.7s (good is under 2.5s)",
+            started_at=T - 420,
+            fired_at=T - 120,
+            value=2.67,
+            threshold=2.5,
+        ),
     )
 
 
@@ -310,6 +404,9 @@ def incident() -> MonitorSnapshot:
         view(result("journeys", "http", api_metrics(0.210, 0.480, 0.900, 0.998)), 5),
         view(result("errors", "sentry", spiking, ago=140), 60, overdue=False),
         view(result("backups", "backups", BACKUPS, ago=30), 60),
+        view(result("web", "vitals", vitals(lcp=2.67), status=Status.WARNING, ago=25), 60),
+        view(funnel((1204, 590, 62, 30), PREVIOUS_FUNNEL), 60),
+        view(result("desk", "support", support(7, 2, 9600.0), status=Status.WARNING, ago=25), 60),
     )
     events = (
         EventLine(T - 140, "fired", "database-down on main: connection refused", "P0"),
@@ -338,7 +435,6 @@ def incident() -> MonitorSnapshot:
         silences=(silence,),
         events=events,
         notifications="notifications failing: 403 invalid_token",
-        checklist=CHECKLIST,
     )
 
 

@@ -167,7 +167,7 @@ async def test_pause_stops_rendering_until_resumed(monitor: FakeMonitor) -> None
         monitor.set_state(scenarios.healthy())
         await settle(app, pilot)
         alerts = app.screen.query_one(AlertsTable)
-        assert alerts.row_count == 5  # still the incident
+        assert alerts.row_count == len(scenarios.incident_alerts())  # still the incident
         await pilot.press("p")
         await settle(app, pilot)
         assert alerts.row_count == 0 and "PAUSED" not in str(header.render())
@@ -180,7 +180,7 @@ async def test_nothing_renders_under_a_modal(monitor: FakeMonitor) -> None:
         monitor.set_state(scenarios.healthy())
         await settle(app, pilot)
         main = app.screen_stack[0]
-        assert main.query_one(AlertsTable).row_count == 5
+        assert main.query_one(AlertsTable).row_count == len(scenarios.incident_alerts())
         await pilot.press("escape")
         await settle(app, pilot)
         assert main.query_one(AlertsTable).row_count == 0
@@ -245,7 +245,13 @@ async def test_checklist_and_log_screens(monitor: FakeMonitor) -> None:
         await pilot.press("c")
         await settle(app, pilot)
         assert isinstance(app.screen, ChecklistScreen)
-        assert rows(app.screen.query_one(ChecklistTable)) == ["24h", "week", "month"]
+        table_rows = rows(app.screen.query_one(ChecklistTable))
+        assert [r for r in table_rows if r.startswith("phase:")] == [
+            "phase:24h",
+            "phase:week",
+            "phase:month",
+        ]
+        assert len(table_rows) == 3 + len(monitor.config.checklist)
         await pilot.press("q")  # back, not quit
         assert isinstance(app.screen, MainScreen) and app.is_running
         await pilot.press("l")
