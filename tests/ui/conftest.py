@@ -42,6 +42,11 @@ def monitor(make_monitor: Callable[..., FakeMonitor]) -> FakeMonitor:
     return make_monitor()
 
 
+def toasts(app: WarroomApp) -> list[str]:
+    """The notifications on screen, as "title: message"."""
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
 async def settle(app: WarroomApp, pilot: Pilot[Any]) -> None:
     """Let workers finish and the next frame render, without sleeping on the wall clock."""
     await pilot.pause()
@@ -49,3 +54,15 @@ async def settle(app: WarroomApp, pilot: Pilot[Any]) -> None:
     await pilot.pause()
     app.render_frame()
     await pilot.pause()
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], what: str) -> None:
+    """Process messages until `condition` holds: a state to wait for, never a wall-clock sleep.
+
+    Bounded, so a condition that never comes fails the test instead of hanging it.
+    """
+    for _ in range(500):
+        if condition():
+            return
+        await pilot.pause()
+    raise AssertionError(f"never happened: {what}")

@@ -31,7 +31,6 @@ class FakeMonitor:
         # Backups and drills wait here until a test releases them (or cancels).
         self.release = asyncio.Event()
         self.hold_long_actions = False
-        self.read_only = False  # the Monitor refuses intents itself too, not only the console
         self.ticks: dict[str, ChecklistTick] = scenarios.ticks()
         self._subscribers: list[Callable[[], None]] = []
 
@@ -118,8 +117,6 @@ class FakeMonitor:
 
     async def set_checklist_item(self, item_id: str, ticked: bool) -> str:
         self.calls.append(("set_checklist_item", item_id, ticked))
-        if self.read_only:
-            raise FakeMonitorError("read-only: checklist is disabled")
         self._check("set_checklist_item")
         item = next(i for i in self.config.checklist if i.id == item_id)
         by = self.config.console.operator

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from console.alerts.model import Matcher
 from console.clock import FakeClock
@@ -15,13 +14,9 @@ from console.screens.silence import SilenceScreen
 from probes.result import Status
 from tests.scripted import ScriptedProbe
 from tests.ui import scenarios
-from tests.ui.conftest import build_app, settle
+from tests.ui.conftest import build_app, settle, toasts
 from tests.ui.fakes import FakeMonitor
 from widgets.alerts import AlertsTable
-
-
-def toasts(app: Any) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
 
 
 def cell(table: AlertsTable, key: str, column: str) -> str:

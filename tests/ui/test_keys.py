@@ -16,16 +16,12 @@ from console.screens.help import HelpScreen
 from console.screens.log import EventLogScreen, EventTable
 from console.screens.main import MainScreen
 from tests.ui import scenarios
-from tests.ui.conftest import build_app, settle
+from tests.ui.conftest import build_app, settle, toasts
 from tests.ui.fakes import FakeMonitor
 from widgets.alerts import AlertsTable
 from widgets.api import ApiTable
 from widgets.database import DatabasePanel
 from widgets.header import StatusHeader
-
-
-def toasts(app: Any) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
 
 
 def rows(table: Any) -> list[str]:

@@ -9,13 +9,9 @@ from textual.widgets import Button, Input, Static
 
 from console.screens.confirm import ConfirmScreen
 from tests.ui import scenarios
-from tests.ui.conftest import build_app, settle
+from tests.ui.conftest import build_app, settle, toasts
 from tests.ui.fakes import FakeMonitor
 from widgets.actions_bar import ActionsBar
-
-
-def toasts(app: Any) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
 
 
 def dialog_text(screen: Any) -> str:

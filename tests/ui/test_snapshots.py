@@ -12,9 +12,13 @@ import pytest
 from textual.pilot import Pilot
 
 from console.clock import FakeClock
+from console.screens.checklist import ChecklistScreen, ChecklistTable
+from console.screens.confirm import ConfirmScreen
+from console.screens.detail import DetailScreen
+from console.screens.main import MainScreen
 from console.snapshot import MonitorSnapshot
 from tests.ui import scenarios
-from tests.ui.conftest import build_app
+from tests.ui.conftest import build_app, until
 from tests.ui.fakes import FakeMonitor
 from widgets.alerts import AlertsTable
 
@@ -86,16 +90,54 @@ def test_alert_details(snap_compare: Snap) -> None:
     assert snap_compare(app_for(scenarios.incident()), terminal_size=(120, 40), run_before=run)
 
 
+@pytest.mark.parametrize("size", [(80, 24), (250, 70)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_checklist(snap_compare: Snap, size: tuple[int, int]) -> None:
+    """Phases with done/total, each item proven, ticked by hand or waiting; one highlighted."""
+
+    async def open_checklist(pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: isinstance(pilot.app.screen, MainScreen), "the main screen")
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ChecklistScreen), "the checklist")
+        pilot.app.screen.query_one(ChecklistTable).select_key("database-backup-verified")
+
+    assert snap_compare(
+        app_for(scenarios.incident()), terminal_size=size, run_before=open_checklist
+    )
+
+
+def test_golive_details_at_80x24(snap_compare: Snap) -> None:
+    """Below 120 columns the go-live panels are a jump away: their details show the panel."""
+
+    async def jump(pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: isinstance(pilot.app.screen, MainScreen), "the main screen")
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        screen.jump_to("web")
+        await until(pilot, lambda: isinstance(pilot.app.screen, DetailScreen), "the details")
+
+    assert snap_compare(app_for(scenarios.incident()), terminal_size=(80, 24), run_before=jump)
+
+
 def test_quit_confirmation_during_a_backup(snap_compare: Snap) -> None:
+    """Each step waits for the state it needs: under CPU load a fixed pause is not enough."""
     monitor = FakeMonitor(scenarios.ui_config(), FakeClock(), scenarios.healthy())
     monitor.hold_long_actions = True
+    app = build_app(monitor)
+
+    def backup_reported() -> bool:
+        running = app.frame().running
+        return not isinstance(app.screen, ConfirmScreen) and any(
+            r.group == "backup" and r.progress is not None for r in running
+        )
 
     async def start_backup_then_quit(pilot: Pilot[Any]) -> None:
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), "the main screen")
         await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the backup dialog")
         await pilot.click("#confirm")
-        await pilot.pause()
+        await until(pilot, backup_reported, "the backup running with its first progress")
+        app.render_frame()
         await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the quit dialog")
 
-    app = build_app(monitor)
     assert snap_compare(app, run_before=start_backup_then_quit)
