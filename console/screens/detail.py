@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -33,7 +33,7 @@ CHARTS: dict[str, tuple[str, ...]] = {
     "support": ("waiting_tickets", "oldest_waiting_age"),
 }
 # The go-live panels are not on the main screen below 120 columns: their details show them.
-PANELS: dict[str, type[ProbePanel]] = {
+PANELS: dict[str, Callable[[str], ProbePanel]] = {
     "vitals": VitalsPanel,
     "funnel": FunnelPanel,
     "support": SupportPanel,

@@ -37,7 +37,8 @@ class FakeMonitor:
     # -- reading -------------------------------------------------------------------
 
     def snapshot(self) -> MonitorSnapshot:
-        return replace(self.state, checklist=dict(progress(self.checklist())))
+        checklist = {str(phase): done for phase, done in progress(self.checklist()).items()}
+        return replace(self.state, checklist=checklist)
 
     def checklist(self) -> list[ItemState]:
         """The real evaluation (pure logic) over the scripted results and the fake's ticks."""
