@@ -42,8 +42,11 @@ class Panel(Vertical):
 
 
 def is_stale(view: ProbeView | None) -> bool:
-    """Overdue or erroring: whatever the panel shows is not fresh."""
-    return view is None or view.stale or (view.last is not None and view.last.error is not None)
+    """Overdue, or the last run measured nothing (down/unknown): what the panel shows is old.
+
+    A warning or critical result with an error ("no backups in …") is a fresh finding.
+    """
+    return view is None or view.stale or (view.last is not None and not view.last.status.evaluable)
 
 
 def headline(view: ProbeView | None, now: float, summary: Content | str = "") -> Content:
@@ -69,6 +72,9 @@ class ProbePanel(Panel, can_focus=True):
     DEFAULT_CSS = """
     ProbePanel > Sparkline { height: 1; margin: 0 0 0 0; }
     ProbePanel.-stale > .body { color: $text-muted; text-style: italic; }
+    /* A driver's error can run to five lines: three say what broke, details say the rest. */
+    ProbePanel > .headline { max-height: 3; }
+    ProbePanel.-measured-nothing > .body { display: none; }
     """
 
     def __init__(self, probe: str, title: str) -> None:
@@ -99,6 +105,9 @@ class ProbePanel(Panel, can_focus=True):
         metrics: Mapping[str, MetricValue] = last.metrics if last is not None else {}
         stale = is_stale(view)
         self.set_class(stale, "-stale")
+        # Down or unknown results carry no metrics (docs/contracts.md): a body of dashes
+        # would only push the panels below off the screen, so the headline says it alone.
+        self.set_class(last is not None and not last.status.evaluable, "-measured-nothing")
         self.query_one(".headline", Line).show(headline(view, now, self.summary(metrics)))
         self._series = series
         self._spark()

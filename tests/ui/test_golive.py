@@ -23,6 +23,11 @@ from widgets.probe_health import health_of
 from widgets.support import SupportPanel
 from widgets.vitals import VitalsPanel
 
+LIBPQ_REFUSED = (
+    'connection failed: connection to server at "127.0.0.1", port 34861 failed: Connection '
+    "refused Is the server running on that host and accepting TCP/IP connections?"
+)
+
 
 def body(panel: object) -> str:
     return str(panel.query_one(".body", Line).render())  # type: ignore[attr-defined]
@@ -145,7 +150,13 @@ async def test_panels_fit_without_scrollbars(
     The body scrolled at every size (a thumb drawn one column right of the panels),
     and probe health scrolled sideways; the alerts table may scroll, inside its border.
     """
-    app = build_app(make_monitor(scenarios.incident()))
+    state = scenarios.incident()
+    main = probe(state, "main")
+    assert main.last is not None
+    # libpq's whole story, as the demo's stopped database tells it: five lines at 80 columns.
+    long = replace(main.last, error=LIBPQ_REFUSED)
+    probes = tuple(replace(p, last=long) if p.name == "main" else p for p in state.probes)
+    app = build_app(make_monitor(replace(state, probes=probes)))
     async with app.run_test(size=size) as pilot:
         await settle(app, pilot)
         body_ = app.screen.query_one("#body", ScrollableContainer)
