@@ -72,8 +72,8 @@ class ProbePanel(Panel, can_focus=True):
     DEFAULT_CSS = """
     ProbePanel > Sparkline { height: 1; margin: 0 0 0 0; }
     ProbePanel.-stale > .body { color: $text-muted; text-style: italic; }
-    /* A driver's error can run to five lines: three say what broke, details say the rest. */
-    ProbePanel > .headline { max-height: 3; }
+    /* A driver's error runs to five lines at 40 columns; the first four say what broke. */
+    ProbePanel > .headline { max-height: 4; }
     ProbePanel.-measured-nothing > .body { display: none; }
     """
 
