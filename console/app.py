@@ -105,6 +105,7 @@ class WarroomApp(App[int]):
         self.paused = False
         self.demo_slow_api = False
         self._dirty = True
+        self._shown_data = False
         self._snapshot: MonitorSnapshot | None = None
         self._frame: Frame | None = None
         self._actions: dict[str, RunningAction] = {}
@@ -130,7 +131,18 @@ class WarroomApp(App[int]):
     # -- rendering -------------------------------------------------------------------
 
     def _monitor_changed(self) -> None:
+        if not self._shown_data:
+            # Until the first results are on screen, do not wait for the next tick:
+            # the probes answer in ~0.3 s, the tick would add up to a whole `refresh`.
+            self.call_later(self._render_first_data)
         self._dirty = True
+
+    def _render_first_data(self) -> None:
+        if self._shown_data:
+            return
+        self.render_frame()
+        if self._snapshot is not None and any(p.last for p in self._snapshot.probes):
+            self._shown_data = True
 
     def _invalidate(self) -> None:
         self._frame = None

@@ -71,6 +71,14 @@ class MainScreen(Operations, DemoFaults):
         # Each live widget with what renders it; held once (on mount), not queried every tick.
         self._views: list[tuple[Widget, Callable[[Frame], None]]] = []
         self._last: Frame | None = None
+        self._applies_last: tuple[bool | None, ...] = ()
+        self._checked_actions = (
+            *ACTIONS,
+            "cancel_action",
+            "close",
+            "refuse",
+            *(action for _, action, _ in DEMO_KEYS),
+        )
 
     def compose(self) -> ComposeResult:
         config = self.warroom.config
@@ -152,7 +160,7 @@ class MainScreen(Operations, DemoFaults):
             snap = frame.snapshot
             self._header.show(HeaderState(snap, frame.now, frame.paused, frame.demo))
             self._actions_bar.show_running(frame.running)
-            self.refresh_bindings()  # what applies may have changed with the state
+            self._refresh_bindings_if_changed()
         for widget, render in self._views:
             if self._fresh(widget, frame):
                 render(frame)
@@ -174,7 +182,16 @@ class MainScreen(Operations, DemoFaults):
         self._alerts_panel.border_subtitle = subtitle
 
     def on_data_table_row_highlighted(self) -> None:
-        self.refresh_bindings()  # acknowledge/unacknowledge depend on the selected alert
+        self._refresh_bindings_if_changed()  # acknowledge/unacknowledge follow the selection
+
+    def _refresh_bindings_if_changed(self) -> None:
+        # Textual's Footer recomposes on every refresh_bindings(): once a second that
+        # cost ~10% CPU and leaked ~20 MB a minute of FooterKey widgets. Refresh only
+        # when what applies actually changed.
+        applies = tuple(self.check_action(action, ()) for action in self._checked_actions)
+        if applies != self._applies_last:
+            self._applies_last = applies
+            self.refresh_bindings()
 
     def _rerender(self) -> None:
         self._shown.clear()
