@@ -32,6 +32,7 @@ from console.config.secret import Secret
 from console.snapshot import ActionView, EventLine, MonitorSnapshot, ProbeView
 from console.state.records import ChecklistTick
 from probes.result import MetricValue, ProbeResult, Status
+from tests.ui.golive_scenarios import PREVIOUS_FUNNEL, funnel_data, support, vitals
 
 T = FakeClock().now()
 ANALYTICS = Secret("postgresql://warroom:pw@analytics.internal:5432/app")
@@ -177,64 +178,12 @@ BACKUPS: dict[str, MetricValue] = {
 }
 
 
-def vitals(lcp: float) -> dict[str, MetricValue]:
-    """The plan's thresholds; FID configured but without data (INP replaced it)."""
-    p75 = {"fcp": 1.21, "lcp": lcp, "inp": 0.118, "cls": 0.04}
-    limits = {"fcp": 1.8, "lcp": 2.5, "inp": 0.2, "cls": 0.1, "fid": 0.1}
-    metrics: dict[str, MetricValue] = {"up": True, "min_samples": 20, "samples": 960}
-    for vital, limit in limits.items():
-        metrics[f"{vital}_threshold"] = limit
-        metrics[f"{vital}_samples"] = 240 if vital in p75 else 0
-        if vital in p75:
-            metrics[f"{vital}_p75"] = p75[vital]
-    return metrics
+def funnel(counts: tuple[int, ...]) -> ProbeResult:
+    """This hour's step counts against the hour before's (PREVIOUS_FUNNEL)."""
+    metrics, detail = funnel_data(counts, PREVIOUS_FUNNEL)
+    return result("journey", "funnel", metrics, ago=25, detail=detail)
 
 
-STEPS = ("landing_intention_selected", "cta_clicked", "ceremony_started", "ceremony_completed")
-
-
-def funnel(counts: tuple[int, ...], previous: tuple[int, ...]) -> ProbeResult:
-    """A funnel result as probes/funnel.py builds it (min_events 20, drop_threshold 0.5)."""
-    metrics: dict[str, MetricValue] = {
-        "up": True,
-        "steps": len(counts),
-        "events_in_window": sum(counts),
-        "events_previous_window": sum(previous),
-        "drop_threshold": 0.5,
-        "min_events": 20,
-        "window": 3600.0,
-        "overall_conversion": counts[-1] / counts[0],
-    }
-    rows: list[dict[str, object]] = []
-    drops = []
-    for n, (name, now, before) in enumerate(zip(STEPS, counts, previous, strict=True), start=1):
-        metrics[f"step{n}_count"], metrics[f"step{n}_previous"] = now, before
-        row: dict[str, object] = {"step": n, "name": name, "count": now, "previous": before}
-        if n > 1:
-            conversion, earlier = now / counts[n - 2], before / previous[n - 2]
-            metrics[f"step{n}_conversion"] = conversion
-            metrics[f"step{n}_conversion_previous"] = earlier
-            drop = max(0.0, 1 - conversion / earlier)
-            drops.append(drop)
-            row |= {"conversion": conversion, "conversion_previous": earlier, "drop": drop}
-        rows.append(row)
-    metrics["max_conversion_drop"] = max(drops)
-    return result("journey", "funnel", metrics, ago=25, detail={"steps": rows})
-
-
-def support(waiting: int, breached: int, oldest: float) -> dict[str, MetricValue]:
-    return {
-        "up": True,
-        "open_tickets": 14,
-        "waiting_tickets": waiting,
-        "breached_tickets": breached,
-        "escalated_tickets": 1,
-        "oldest_waiting_age": oldest,
-        "promise": 7200.0,
-    }
-
-
-PREVIOUS_FUNNEL = (1180, 590, 300, 150)
 STANDBY = "support-team-on-standby"  # a manual item, ticked by bob an hour and a half ago
 
 
@@ -265,7 +214,7 @@ def healthy() -> MonitorSnapshot:
         ),
         view(result("backups", "backups", BACKUPS, ago=30), 60),
         view(result("web", "vitals", vitals(lcp=2.12), ago=25), 60),
-        view(funnel((1204, 602, 290, 150), PREVIOUS_FUNNEL), 60),
+        view(funnel((1204, 602, 290, 150)), 60),
         view(result("desk", "support", support(3, 0, 1500.0), ago=25), 60),
     )
     events = (
@@ -405,7 +354,7 @@ def incident() -> MonitorSnapshot:
         view(result("errors", "sentry", spiking, ago=140), 60, overdue=False),
         view(result("backups", "backups", BACKUPS, ago=30), 60),
         view(result("web", "vitals", vitals(lcp=2.67), status=Status.WARNING, ago=25), 60),
-        view(funnel((1204, 590, 62, 30), PREVIOUS_FUNNEL), 60),
+        view(funnel((1204, 590, 62, 30)), 60),
         view(result("desk", "support", support(7, 2, 9600.0), status=Status.WARNING, ago=25), 60),
     )
     events = (
