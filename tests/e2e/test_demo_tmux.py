@@ -79,7 +79,9 @@ def tmux(tmp_path: Path, others: set[str]) -> Iterator[Tmux]:
     session = Tmux(f"warroom-e2e-{uuid.uuid4().hex[:8]}")
     env = {**os.environ, "USER": OPERATOR, "TERM": "xterm-256color"}
     subprocess.run(
+        # -e: a tmux server that is already running gives new sessions *its* environment.
         ["tmux", "new-session", "-d", "-s", session.name, "-x", "100", "-y", "30",
+         "-e", f"USER={OPERATOR}", "-e", "TERM=xterm-256color",
          "-c", str(tmp_path), f"{WARROOM} demo"],
         env=env,
         check=True,
