@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import re
-from pathlib import Path
 from typing import Any
 
+from _doc import replace_section
 from _term import median, p95
 
 HEADING = "## Console speed"
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-NOTES = re.compile(r"<!-- notes -->.*?<!-- /notes -->", re.DOTALL)
 COLUMNS = ["warroom-120x40", "pg_activity-120x40", "warroom-80x24"]
 TARGET_MS = 50.0
 
@@ -183,14 +180,5 @@ def write_section(
     section = render(res, command, args)
     if not write:
         return section
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    old = pattern.search(text)
-    if old and (notes := NOTES.search(old.group(0))):
-        section += "\n\n" + notes.group(0)
-    if old:
-        text = text[: old.start()] + section + "\n\n" + text[old.end() :]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    DOC.write_text(text.rstrip() + "\n")
+    replace_section(HEADING, section)
     return section

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import shlex
 import subprocess
@@ -30,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _doc import replace_section
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -348,8 +349,6 @@ def _walls(result: dict[str, Any]) -> str:
 
 
 def _write(table: str, drill_line: str, command: str, context: str) -> None:
-    path = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
     section = (
         f"{HEADING}\n\n"
         f"Command (2 cores, Python {sys.version.split()[0]}, PostgreSQL throwaway cluster, "
@@ -364,12 +363,7 @@ def _write(table: str, drill_line: str, command: str, context: str) -> None:
         "the plan's script needs local disk for the whole dump and verifies only the table "
         "of contents, which a truncated archive passes.\n"
     )
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text)
+    replace_section(HEADING, section)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from _doc import replace_section
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from console.config.model import Duration, HttpConfig
@@ -198,8 +200,6 @@ def _table(figures: dict[str, float], args: argparse.Namespace) -> str:
 
 
 def _write(table: str, command: str) -> None:
-    path = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
     section = (
         f"{HEADING}\n\n"
         f"Command (2 cores, Python {sys.version.split()[0]}, the target server in a separate "
@@ -225,12 +225,7 @@ def _write(table: str, command: str) -> None:
         "other processes on the same two cores (p99 drift 6-130 ms, CPU 1.4-1.9 ms a run "
         "across runs at load averages 1.6-4).\n"
     )
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text)
+    replace_section(HEADING, section)
 
 
 def main() -> int:
