@@ -116,6 +116,7 @@ class KeyedTable(DataTable[Text]):
         self._reselect = None
         wanted = {key for key, _ in rows}
         columns = [(str(key.value), self._cell_index[str(key.value)]) for key in self.columns]
+        updates = self._update_count
         with self.app.batch_update():
             for row_key in [k for k in self.rows if k.value not in wanted]:
                 self.remove_row(row_key)
@@ -129,6 +130,22 @@ class KeyedTable(DataTable[Text]):
             self._reorder([key for key, _ in rows], columns[0][0] if columns else None)
             if selected is not None and selected in wanted:
                 self.select_key(selected)
+            if self._update_count != updates:
+                self._drop_stale_renders()
+
+    def _drop_stale_renders(self) -> None:
+        """Forget renders of the table before this sync: none can be used again.
+
+        DataTable keys its cell, row and line caches by `_update_count`, which every
+        changed cell bumps, so an age ticking each second leaves the whole table's
+        renders unreachable every second. The LRU caps (10,000 cells, 1,000 rows and
+        lines per table) only bound that garbage: ~12 MB a table. Clearing them holds
+        only what the next paint renders; cursor moves and scrolling still hit.
+        """
+        self._cell_render_cache.clear()
+        self._row_render_cache.clear()
+        self._row_renderable_cache.clear()
+        self._line_cache.clear()
 
     def _reorder(self, order: list[str], first_column: str | None) -> None:
         if first_column is None or [row.key.value for row in self.ordered_rows] == order:
