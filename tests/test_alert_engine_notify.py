@@ -124,7 +124,7 @@ def test_acknowledge_owns_it_and_stops_repeats(clock: FakeClock) -> None:
     assert event.occurrence.ack is not None
     assert (event.occurrence.ack.by, event.occurrence.ack.at) == ("ana", clock.now())
     assert event.occurrence.deadline is None
-    assert notes([event]) == ["occ1:acknowledge:ana"]
+    assert notes([event]) == [f"occ1:acknowledge:ana:{int(clock.now() * 1000)}"]
     clock.advance(3600)
     assert engine.tick() == []  # no repeat, no escalation
     assert notes(engine.observe(result(x=1))) == ["occ1:resolve"]

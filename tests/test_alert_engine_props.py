@@ -95,6 +95,8 @@ class World:
                 if open_:
                     target = open_[index % len(open_)].id
                     act = engine.acknowledge if op[0] == "ack" else engine.unacknowledge
+                    # An operator's action takes time: two acks are never the same instant.
+                    self.clock.advance(0.001)
                     with suppress(AlertError):  # refusals are part of the game
                         take([act(target, who)])
             case ("silence", Matcher() as matcher, int(start), int(length)):

@@ -97,10 +97,14 @@ class NotifyPolicy:
         return (Notification(f"{occ.id}:resolve", NotificationKind.RESOLVE, occ, now),)
 
     def acknowledge(self, occ: Occurrence, now: float) -> tuple[Notification, ...]:
-        """Only a channel that heard FIRE is told who owns it; one message per acknowledger."""
+        """Only a channel that heard FIRE is told who owns it, once per acknowledgement.
+
+        The key carries the acknowledgement's time (persisted with it), so a restart
+        never re-sends one, and an ack after an unack is news of its own.
+        """
         if not (self.notify_acknowledged and occ.notified and occ.ack is not None):
             return ()
-        key = f"{occ.id}:acknowledge:{occ.ack.by}"
+        key = f"{occ.id}:acknowledge:{occ.ack.by}:{int(occ.ack.at * 1000)}"
         return (Notification(key, NotificationKind.ACKNOWLEDGE, occ, now),)
 
 
