@@ -6,19 +6,32 @@ Both open the DSN exactly as given, so libpq's environment, service files,
 probe needs on top is passed as connection arguments: autocommit, no prepared
 statements (PgBouncer transaction pooling hands each statement to any server
 connection) and `application_name=warroom`.
+
+Behind a pooler the session settings need more than that: a session-level SET
+stays on the server connection that ran it, which other clients of the pool
+get next, while the probe's following statements may run on a server that
+never saw it (tested against a real pgbouncer in tests/test_pgbouncer.py).
+`connect` recognises a pooler by the backend key it sent, which is not the
+server process's; such a session runs each statement in its own read-only
+transaction with the limits as `SET LOCAL`, rolled back after the statement.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import psycopg
+
+from probes.pg_queries import BACKEND_PID, PING, SESSION
 
 if TYPE_CHECKING:
     import asyncpg
 
 APPLICATION_NAME = "warroom"
 Driver = Literal["psycopg", "asyncpg"]
+# A `statement_timeout` or `lock_timeout` value as the probe writes them ("2160ms").
+_DURATION = re.compile(r"[0-9]{1,9}(ms|s|min)?")
 
 
 class Session(Protocol):
@@ -40,6 +53,19 @@ class Session(Protocol):
         ...
 
 
+class _Connection(Session, Protocol):
+    """A driver's session, plus what `PooledSession` needs of it."""
+
+    async def execute(self, script: str) -> None:
+        """Run parameterless statements (the simple query protocol: several at once)."""
+        ...
+
+    @property
+    def key_pid(self) -> int:
+        """The process id in the backend key the server (or a pooler) sent at start-up."""
+        ...
+
+
 class PsycopgSession:
     def __init__(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
         self._conn = conn
@@ -48,6 +74,14 @@ class PsycopgSession:
         cursor = await self._conn.execute(query, args or None)
         row = await cursor.fetchone()
         return None if row is None else row[0]
+
+    async def execute(self, script: str) -> None:
+        # No parameters: psycopg sends it as one simple query.
+        await self._conn.execute(script)
+
+    @property
+    def key_pid(self) -> int:
+        return self._conn.pgconn.backend_pid
 
     @property
     def usable(self) -> bool:
@@ -65,6 +99,13 @@ class AsyncpgSession:
     async def fetch_value(self, query: str, *args: Any) -> Any:
         return await self._conn.fetchval(query, *args)
 
+    async def execute(self, script: str) -> None:
+        await self._conn.execute(script)
+
+    @property
+    def key_pid(self) -> int:
+        return self._conn.get_server_pid()
+
     @property
     def usable(self) -> bool:
         return not self._conn.is_closed()
@@ -74,8 +115,81 @@ class AsyncpgSession:
         self._conn.terminate()
 
 
+class PooledSession:
+    """A session through a pooler: no state is left on, or expected from, a server connection.
+
+    Each statement but `PING` runs as `BEGIN READ ONLY` with the limits as `SET
+    LOCAL` (one simple query), the statement, then `ROLLBACK`, so a pooler in
+    transaction mode keeps one server connection for the three, and the
+    session-level `set_config` calls of `SESSION` are undone with the rest.
+    The limits are the ones the probe passes to `SESSION` ($1 statement timeout,
+    $2 lock timeout), kept here instead of on the server. `PING` takes no lock
+    and cannot run long: it stays one round trip, so `rtt` means the same.
+    """
+
+    def __init__(self, conn: _Connection) -> None:
+        self._conn = conn
+        self._begin = "BEGIN READ ONLY"
+
+    async def fetch_value(self, query: str, *args: Any) -> Any:
+        if query == PING:
+            return await self._conn.fetch_value(query, *args)
+        if query == SESSION:
+            self._begin = _begin_with_limits(*args)
+        try:
+            await self._conn.execute(self._begin)
+            value = await self._conn.fetch_value(query, *args)
+        except Exception:
+            # A server error (a timeout, read-only) aborted the transaction only.
+            # Cancellation is a BaseException: the caller drops the session then.
+            if self._conn.usable:
+                await self._end()
+            raise
+        await self._end()
+        return value
+
+    async def _end(self) -> None:
+        try:
+            await self._conn.execute("ROLLBACK")
+        except Exception:
+            # Still inside a transaction would pin a server connection: start over.
+            await self._conn.close()
+            raise
+
+    @property
+    def usable(self) -> bool:
+        return self._conn.usable
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+def _begin_with_limits(statement_timeout: Any, lock_timeout: Any) -> str:
+    # SET takes no parameters: the values go into the text, so they are checked
+    # to be plain durations first (the probe formats them from numbers).
+    for value in (statement_timeout, lock_timeout):
+        if not (isinstance(value, str) and _DURATION.fullmatch(value)):
+            raise ValueError(f"not a duration for SET LOCAL: {value!r}")
+    return (
+        "BEGIN READ ONLY;"
+        f" SET LOCAL statement_timeout = '{statement_timeout}';"
+        f" SET LOCAL lock_timeout = '{lock_timeout}'"
+    )
+
+
 async def connect(driver: Driver, dsn: str) -> Session:
     """Open a session; the caller bounds the time (asyncio.timeout) and handles errors."""
+    conn = await _open(driver, dsn)
+    try:
+        # A pooler answers start-up with its own backend key, not the server's.
+        pooled = await conn.fetch_value(BACKEND_PID) != conn.key_pid
+    except BaseException:
+        await conn.close()
+        raise
+    return PooledSession(conn) if pooled else conn
+
+
+async def _open(driver: Driver, dsn: str) -> _Connection:
     if driver == "asyncpg":
         # Imported on use: most consoles run psycopg only, and asyncpg costs start-up time.
         import asyncpg

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 PING = "SELECT 1"
 
+# Once per connection, to tell a pooler from the server (see probes.pg_driver).
+BACKEND_PID = "SELECT pg_backend_pid()"
+
 # Run once per connection. Session settings are set server-side here rather than
 # as a startup `options` packet: that would override the operator's PGOPTIONS,
-# and PgBouncer rejects it. Behind PgBouncer transaction pooling they land on the
-# server connection that ran this statement (pools are per role and database,
-# so only the probe's own pool); `ALTER ROLE ... SET` makes them hold for every
-# statement. The probe bounds every statement client-side as well.
+# and PgBouncer rejects it. Behind a pooler, session-level settings would stay on
+# one server connection, for whichever client gets it next: there the driver runs
+# every statement in a read-only transaction with $1 and $2 as `SET LOCAL` and
+# rolls this statement's settings back (probes.pg_driver.PooledSession). The
+# probe bounds every statement client-side as well.
 SESSION = """
 SELECT json_build_object(
   'version', current_setting('server_version_num')::int,
