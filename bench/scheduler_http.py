@@ -9,8 +9,10 @@ cores when the machine has more. Reported:
 - schedule drift: when a probe's run actually began minus when it was due
   (`Scheduler.next_due` holds the due time of the run in flight);
 - CPU per probe run: this process's user+system CPU over the run / probe runs,
-  which charges the event loop, the scheduler, httpx and the probe to each run;
-- RSS at the end, and peak.
+  which charges the event loop, the scheduler, the HTTP client and the probe to each run;
+- RSS at the end, and peak;
+- then, in the same run against the same target, CPU per request one at a time through
+  the probe's client (probes/http_wire.py) and through httpx, the peer it replaced.
 
 `--write` replaces the "Scheduler: 500 HTTP probes" section of docs/benchmarks.md.
 """
@@ -137,7 +139,7 @@ async def _measure(port: int, probes: int, interval: float, seconds: float) -> d
                     timeout=Duration(5.0),
                     expect_body="healthy",
                 ),
-                clients.get(True),
+                clients.wire(True),
             ),
             drift,
         )
@@ -199,31 +201,69 @@ def _table(figures: dict[str, float], args: argparse.Namespace) -> str:
     return "\n".join(f"| {name.ljust(width)} | {value} |" for name, value in rows)
 
 
-def _write(table: str, command: str) -> None:
+async def _per_request(port: int, requests: int = 3000) -> list[tuple[str, float]]:
+    """CPU per request, one after another, through each client against the same target."""
+    import httpx
+
+    from probes.http_wire import Request, WireClient
+
+    url = f"http://127.0.0.1:{port}/health"
+    wire = WireClient(verify=True, per_origin=6)
+    request = Request.build("GET", url, {})
+    pooled = HttpClients().get(True)  # httpx with our per-origin transport, as Sentry uses it
+    plain = httpx.AsyncClient()
+
+    async def through_wire() -> None:
+        await wire.send(request, timeout=5.0, body_limit=1 << 20, follow_redirects=False)
+
+    async def through_pooled() -> None:
+        (await pooled.get(url)).raise_for_status()
+
+    async def through_plain() -> None:
+        (await plain.get(url)).raise_for_status()
+
+    rows = []
+    for name, call in (
+        ("probes.http_wire.WireClient.send", through_wire),
+        ("httpx.AsyncClient.get, our per-origin transport", through_pooled),
+        ("httpx.AsyncClient.get, httpx defaults", through_plain),
+    ):
+        for _ in range(200):  # connections open, caches warm
+            await call()
+        cpu = _cpu()
+        for _ in range(requests):
+            await call()
+        rows.append((name, (_cpu() - cpu) / requests * 1000))
+    await wire.aclose()
+    await pooled.aclose()
+    await plain.aclose()
+    return rows
+
+
+def _write(table: str, compare: list[tuple[str, float]], command: str) -> None:
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    rows = "\n".join(f"| {name} | {ms:.3f} ms |" for name, ms in compare)
     section = (
         f"{HEADING}\n\n"
         f"Command (2 cores, Python {sys.version.split()[0]}, the target server in a separate "
-        f"process):\n\n    {command}\n\n"
+        f"process; load average at the end {load}):\n\n    {command}\n\n"
         f"| measure | value |\n|---|---|\n{table}\n\n"
         "Drift is when a run began minus when it was due (jitter is part of the due time, "
         "so it is not drift), over every run after each probe's first. The first runs all "
         "start within 0.25 s by design and are reported on the start-up lines. Steady CPU "
         "per run is this process's CPU from the second cycle on divided by the runs in it: "
-        "event loop, scheduler, httpx and probe together.\n\n"
-        "The CPU target (< 1 ms a run) is missed on this 2-core VM. A py-spy profile of the "
-        "steady state puts ~87% of the process's CPU inside `HttpProbe.run`, nearly all of it "
-        "in httpx/httpcore/anyio (request building, the pool, h11, reading the body) and in "
-        "loopback `send()` (~25%: the sender's syscall runs the receiving side's TCP stack); "
-        "the scheduler and event loop take ~10%. A bare `httpx.AsyncClient.get` in a tight "
-        "loop costs 0.53-0.63 ms here, so the floor with httpx is about half the target "
-        "before any scheduling. Fixed on the way: httpcore's pool rescans its queue and "
-        "every connection quadratically, so one shared pool made the 500-probe start take "
-        "~20 s of CPU with most first runs timing out; a small pool per origin behind a "
-        "semaphore (probes/http_client.py), spreading the second runs over an interval, "
-        "batching due times on a 50 ms tick, and installing `sniffio` (httpcore re-imported "
-        "it on every request, ~0.25 ms each) brought it here. Figures vary with load from "
-        "other processes on the same two cores (p99 drift 6-130 ms, CPU 1.4-1.9 ms a run "
-        "across runs at load averages 1.6-4).\n"
+        "event loop, scheduler, HTTP client and probe together.\n\n"
+        "The same run, then CPU per request with one request at a time against the same "
+        "target (3000 requests after 200 to warm up):\n\n"
+        f"| client | CPU per request |\n|---|---|\n{rows}\n\n"
+        "Why the HTTP probe has its own HTTP/1.1 client (probes/http_wire.py): through "
+        "httpx a probe run cost 1.4-1.9 ms here (a py-spy profile put nearly all of it in "
+        "httpx's models, httpcore's pool, anyio's cancel scopes and h11), over the 1 ms "
+        "target before any scheduling. A health check sends one request shape and reads "
+        "one answer, which asyncio protocols do in a fraction of that; Sentry, Slack and "
+        "the API probes, a few requests a minute, keep httpx. What is left per run is "
+        "mostly the loopback `send()` (the sender's syscall runs the receiving side's TCP "
+        "stack), the event loop and the scheduler.\n"
     )
     replace_section(HEADING, section)
 
@@ -248,14 +288,17 @@ def main() -> int:
         assert server.stdout is not None
         port = int(server.stdout.readline())
         figures = asyncio.run(_measure(port, args.probes, args.interval, args.seconds))
+        compare = asyncio.run(_per_request(port))
     finally:
         server.terminate()
         server.wait(10)
     table = _table(figures, args)
     print(table)
+    for name, ms in compare:
+        print(f"| {name} | {ms:.3f} ms |")
     if args.write:
         argv = [a for a in sys.argv[1:] if a != "--write"]
-        _write(table, shlex.join([".venv/bin/python", "bench/scheduler_http.py", *argv]))
+        _write(table, compare, shlex.join([".venv/bin/python", "bench/scheduler_http.py", *argv]))
     return 0
 
 

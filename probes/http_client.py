@@ -1,5 +1,8 @@
 """The HTTP clients every HTTP-based probe shares: a small pool per origin, bounded before it.
 
+HTTP endpoint probes, the many frequent ones, go through `probes.http_wire.WireClient`;
+the API clients (Sentry, vitals, support) through httpx, below.
+
 One `httpx.AsyncClient` per TLS verification setting (one SSL context each, loaded
 once); method, headers, timeouts and redirects are per request. Inside, every
 origin (scheme, host, port) gets its own connection pool and semaphore:
@@ -27,6 +30,8 @@ from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
+
+from probes.http_wire import WireClient
 
 PER_ORIGIN = 6
 # Idle connections kept per origin; beyond it, finished connections are closed.
@@ -117,11 +122,12 @@ def make_client(verify: bool, per_origin: int = PER_ORIGIN) -> httpx.AsyncClient
 
 
 class HttpClients:
-    """The shared clients, created on first use; `aclose()` once at shutdown."""
+    """The shared clients by TLS verification, created on first use; `aclose()` at shutdown."""
 
     def __init__(self, per_origin: int = PER_ORIGIN) -> None:
         self._per_origin = per_origin
         self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._wires: dict[bool, WireClient] = {}
 
     def get(self, verify: bool) -> httpx.AsyncClient:
         client = self._clients.get(verify)
@@ -129,8 +135,17 @@ class HttpClients:
             client = self._clients[verify] = make_client(verify, self._per_origin)
         return client
 
+    def wire(self, verify: bool) -> WireClient:
+        wire = self._wires.get(verify)
+        if wire is None:
+            wire = self._wires[verify] = WireClient(verify, self._per_origin)
+        return wire
+
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
+        wires, self._wires = list(self._wires.values()), {}
+        for wire in wires:
+            await wire.aclose()
         for client in clients:
             await client.aclose()
 

@@ -1,4 +1,4 @@
-"""The expiry date of an X.509 certificate from its DER bytes, with the standard library only.
+"""TLS for probes: the client context, and a certificate's expiry from its DER bytes.
 
 `ssl.SSLObject.getpeercert()` returns an empty dict when verification is off
 (`verify_tls = false`), but `getpeercert(binary_form=True)` always returns the
@@ -7,6 +7,8 @@ DER; this walks just far enough into it to read `validity.notAfter`.
 
 from __future__ import annotations
 
+import os
+import ssl
 from datetime import UTC, datetime
 
 _SEQUENCE = 0x30
@@ -17,6 +19,27 @@ _EXPLICIT_VERSION = 0xA0
 
 class CertificateError(ValueError):
     pass
+
+
+def client_context(verify: bool) -> ssl.SSLContext:
+    """certifi's trust store, or $SSL_CERT_FILE / $SSL_CERT_DIR for a private CA (as httpx).
+
+    Loading a trust store takes tens of milliseconds: callers make one and keep it.
+    """
+    if not verify:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif cafile := os.environ.get("SSL_CERT_FILE"):
+        context = ssl.create_default_context(cafile=cafile)
+    elif capath := os.environ.get("SSL_CERT_DIR"):
+        context = ssl.create_default_context(capath=capath)
+    else:
+        import certifi
+
+        context = ssl.create_default_context(cafile=certifi.where())
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 def _element(data: bytes, pos: int) -> tuple[int, int, int]:

@@ -38,7 +38,7 @@ async def clients() -> AsyncIterator[HttpClients]:
 def probe(clients: HttpClients, url: str, **overrides: Any) -> HttpProbe:
     fields: dict[str, Any] = {"name": "api", "url": url, "timeout": Duration(1.0)} | overrides
     config = HttpConfig(**fields)
-    return HttpProbe(config, clients.get(config.verify_tls))
+    return HttpProbe(config, clients.wire(config.verify_tls))
 
 
 async def test_healthy_endpoint(http_server: HandlerServer, clients: HttpClients) -> None:
@@ -156,7 +156,7 @@ async def test_samples_older_than_the_window_are_forgotten(
 ) -> None:
     http_server.routes["/"] = Reply(500)
     config = HttpConfig(name="api", url=http_server.url + "/")
-    api = HttpProbe(config, clients.get(True), window=0.2)
+    api = HttpProbe(config, clients.wire(True), window=0.2)
     await api.run()
     time.sleep(0.3)
     http_server.routes["/"] = Reply(200)
@@ -214,7 +214,7 @@ async def test_a_slow_target_only_holds_its_own_connections(
     shared = HttpClients(per_origin=2)
     try:
         http_server.routes["/"] = Reply(200, "ok")
-        client = shared.get(True)
+        client = shared.wire(True)
         hung = [
             HttpProbe(
                 HttpConfig(name=f"hung{i}", url=silent_server.url, timeout=Duration(0.5)), client
@@ -239,7 +239,7 @@ async def test_hundreds_of_probes_at_once_on_one_origin(
     http_server: HandlerServer, clients: HttpClients
 ) -> None:
     http_server.routes["/"] = Reply(200, "healthy")
-    client = clients.get(True)
+    client = clients.wire(True)
     probes = [
         HttpProbe(HttpConfig(name=f"p{i}", url=http_server.url + "/"), client) for i in range(300)
     ]
