@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from console.config import EX_CONFIG, ConfigError
 
@@ -31,11 +31,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _version() -> str:
-    try:
-        return version("warroom")
-    except PackageNotFoundError:
-        return "unknown"
+class _Version(argparse.Action):
+    """`--version`, reading the installed metadata only when asked (importlib.metadata
+    costs ~50 ms, paid on every start of the console otherwise)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+        super().__init__(option_strings, argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("warroom")
+        except PackageNotFoundError:
+            number = "unknown"
+        parser.exit(message=f"warroom {number}\n")
 
 
 def add_config_option(parser: argparse.ArgumentParser, *, top_level: bool = False) -> None:
@@ -54,7 +65,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         prog="warroom",
         description="Warroom: a terminal live-operations console.",
     )
-    parser.add_argument("--version", action="version", version=f"warroom {_version()}")
+    parser.add_argument("--version", action=_Version)
     add_config_option(parser, top_level=True)
     parser.add_argument("--read-only", action="store_true", help="disable every action")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -23,9 +23,11 @@ from probes.result import Probe, ProbeResult, Status, failure, scrubbed
 
 log = logging.getLogger(__name__)
 
-# The first runs are spread over at most this long, so the console has data at once
-# but 500 probes do not all open sockets in the same millisecond.
+# The first runs are spread over this long for each probe, at most FIRST_RUN_SPREAD,
+# so 500 probes do not all open sockets in the same millisecond while the console's
+# few probes start at once (their first results are its first frame).
 FIRST_RUN_SPREAD = 0.25
+FIRST_RUN_SPREAD_PER_PROBE = 0.0005
 # A failing target is polled at most half as often: enough to spare it, while the
 # operator still sees it come back within two intervals (the probes themselves
 # pace reconnects).
@@ -73,8 +75,9 @@ class Scheduler:
         if self._loops:
             raise RuntimeError("scheduler already started")
         now = self._clock.monotonic()
+        herd = min(FIRST_RUN_SPREAD, len(self._slots) * FIRST_RUN_SPREAD_PER_PROBE)
         for slot in self._slots.values():
-            spread = min(FIRST_RUN_SPREAD, slot.probe.interval * self._jitter)
+            spread = min(herd, slot.probe.interval * self._jitter)
             slot.due = now + self._random.uniform(0.0, spread)
             self._loops.append(
                 asyncio.create_task(self._loop(slot), name=f"scheduler:{slot.probe.name}")

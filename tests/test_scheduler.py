@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from console.scheduler import Scheduler
+from console.clock import FakeClock
+from console.scheduler import FIRST_RUN_SPREAD, FIRST_RUN_SPREAD_PER_PROBE, Scheduler
 from probes.result import ProbeResult, Status
 
 
@@ -178,6 +179,22 @@ async def test_run_once_runs_all_probes_concurrently_each_under_its_timeout() ->
     assert time.monotonic() - started < 0.5
     assert [r.name for r in results] == [p.name for p in probes]
     assert [r.status for r in results] == [Status.OK] * 5 + [Status.DOWN]
+
+
+async def test_first_runs_spread_only_as_wide_as_the_herd_needs() -> None:
+    # A console's few probes start together (its first frame waits for them); hundreds
+    # spread over FIRST_RUN_SPREAD so they do not open every socket in one millisecond.
+    for count, widest in ((8, 8 * FIRST_RUN_SPREAD_PER_PROBE), (500, FIRST_RUN_SPREAD)):
+        clock = FakeClock()
+        probes = [Scripted(f"p{i}", interval=30.0) for i in range(count)]
+        scheduler = Scheduler(probes, Collector(), clock=clock)
+        start = clock.monotonic()
+        await scheduler.start()  # due times are set here; no loop has run yet
+        try:
+            offsets = [(scheduler.next_due(p.name) or 0.0) - start for p in probes]
+            assert min(offsets) >= 0.0 and widest / 2 < max(offsets) <= widest
+        finally:
+            await scheduler.stop()
 
 
 async def test_first_results_arrive_promptly_and_trigger_runs_now() -> None:

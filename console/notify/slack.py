@@ -83,7 +83,9 @@ class SlackNotifier:
         self._min_interval = min_interval
         self._rng = rng or random.Random()
         self._own_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=config.timeout)
+        # Made on the first delivery: a client loads a trust store (tens of ms), and
+        # the notifier starts with the console, before its first frame.
+        self._client = client
         self._next_send = float("-inf")  # monotonic: earliest start of the next request
         self._paused_until = float("-inf")  # monotonic: end of a 429 Retry-After pause
         self._stopping = asyncio.Event()
@@ -125,7 +127,7 @@ class SlackNotifier:
         self._stopping.set()
         if self._running:
             await self._finished.wait()
-        if self._own_client:
+        if self._own_client and self._client is not None:
             await self._client.aclose()
         for logger in (log, logging.getLogger("httpx")):
             logger.removeFilter(self._log_filter)
@@ -171,6 +173,8 @@ class SlackNotifier:
 
     async def _post(self, row: OutboxRow) -> _Answer:
         body = json.dumps(plain(row.payload, self._secrets), ensure_ascii=False).encode()
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._config.timeout)
         try:
             response = await self._client.post(
                 self._webhook.reveal(),
