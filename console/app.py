@@ -106,6 +106,7 @@ class WarroomApp(App[int]):
         self.demo_slow_api = False
         self._dirty = True
         self._shown_data = False
+        self._first_data_queued = False
         self._snapshot: MonitorSnapshot | None = None
         self._frame: Frame | None = None
         self._actions: dict[str, RunningAction] = {}
@@ -131,17 +132,20 @@ class WarroomApp(App[int]):
     # -- rendering -------------------------------------------------------------------
 
     def _monitor_changed(self) -> None:
-        if not self._shown_data:
-            # Until the first results are on screen, do not wait for the next tick:
-            # the probes answer in ~0.3 s, the tick would add up to a whole `refresh`.
+        if not self._shown_data and not self._first_data_queued:
+            # Until every probe's first result is on screen, do not wait for the next
+            # tick: the probes answer within ~0.1 s of start, the tick would add up to
+            # a whole `refresh`. Results arriving together share one render.
+            self._first_data_queued = True
             self.call_later(self._render_first_data)
         self._dirty = True
 
     def _render_first_data(self) -> None:
+        self._first_data_queued = False
         if self._shown_data:
             return
         self.render_frame()
-        if self._snapshot is not None and any(p.last for p in self._snapshot.probes):
+        if self._snapshot is not None and all(p.last for p in self._snapshot.probes):
             self._shown_data = True
 
     def _invalidate(self) -> None:

@@ -92,6 +92,8 @@ class Monitor:
             escalation_mentions=config.slack.escalation_mentions,
         )
         self._leader = False
+        # Results that came before the first sync; None from then on.
+        self._unsynced: list[ProbeResult] | None = []
         self._alerts: tuple[Occurrence, ...] = ()
         self._silences: tuple[Silence, ...] = ()
         self._events: tuple[EventLine, ...] = ()
@@ -113,9 +115,12 @@ class Monitor:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        # Probes first: their first results are the console's first frame, and opening
+        # the store and taking the lease (a few hundred ms while the UI starts) need not
+        # hold them back. What they report before the first sync waits in `_unsynced`.
+        await self._scheduler.start()
         self._store = await self._write(self._open_store)
         await self.sync()
-        await self._scheduler.start()
         self._tasks.append(asyncio.create_task(self._tick_loop(), name="warroom-tick"))
 
     def _open_store(self) -> Store:
@@ -240,7 +245,9 @@ class Monitor:
     def _on_result(self, result: ProbeResult) -> None:
         self.history.add(result)
         self._tracker.record(result)
-        if self._leader:
+        if self._unsynced is not None:
+            self._unsynced.append(result)  # the engine sees it once the lease is known
+        elif self._leader:
             self._handle(self._engine.observe(result))
         self._changed()
 
@@ -291,6 +298,10 @@ class Monitor:
             )
             self._engine.restore(occurrences, silences)
             self._start_notifier()
+        early, self._unsynced = self._unsynced or [], None
+        if self._leader:
+            for result in early:  # in arrival order, after the restore: as if on time
+                self._handle(self._engine.observe(result))
         if not self._leader and was_leader:
             await self._stop_notifier()
         if self._leader:

@@ -115,6 +115,23 @@ async def test_database_down_pages_once_ack_then_resolve(rig: Rig, demo_api: Dem
     assert DSN_PASSWORD not in audit and "ack" in audit
 
 
+async def test_results_from_before_the_first_sync_count_for_alerts(
+    tmp_path: Path, demo_api: DemoApi
+) -> None:
+    # Probes start before the store is open (their results are the first frame); the
+    # engine must still see the first run, or "two consecutive failures" needs three.
+    rig = Rig(write_config(tmp_path, f"{demo_api.url}/slack/webhook"), FakeClock())
+    rig.db.set(Status.DOWN, error="refused")
+    await rig.monitor.start()
+    try:
+        await wait_for(lambda: rig.db.runs >= 1)
+        await rig.step()
+        alerts = rig.monitor.snapshot().alerts
+        assert [(a.rule, a.state.value) for a in alerts] == [("database-down", "firing")]
+    finally:
+        await rig.monitor.stop(flush_timeout=2)
+
+
 async def test_state_survives_a_restart_without_resending(
     tmp_path: Path, demo_api: DemoApi
 ) -> None:
