@@ -148,7 +148,7 @@ class Request:
 @dataclass(frozen=True, slots=True)
 class Response:
     status: int
-    headers: dict[bytes, bytes]  # lower-case names; a repeated header keeps its last value
+    headers: dict[str, str]  # lower-case names; a repeated header keeps its last value
     body: bytes  # at most the caller's limit, decoded from gzip/deflate
     url: str  # after redirects
     reused: bool  # on a connection kept from an earlier request
@@ -269,10 +269,10 @@ class WireClient:
         deadline = asyncio.get_running_loop().time() + timeout
         for _ in range(MAX_REDIRECTS + 1):
             response = await self._exchange(request, deadline, body_limit)
-            location = response.headers.get(b"location")
+            location = response.headers.get("location")
             if not follow_redirects or response.status not in _REDIRECTS or location is None:
                 return response
-            request = request.redirected(response.status, location.decode("latin-1"))
+            request = request.redirected(response.status, location)
         raise ProtocolError(f"more than {MAX_REDIRECTS} redirects")
 
     async def aclose(self) -> None:
@@ -368,7 +368,7 @@ class WireClient:
         return Response(
             status=status,
             headers=headers,
-            body=_decoded(body, headers.get(b"content-encoding"), limit),
+            body=_decoded(body, headers.get("content-encoding"), limit),
             url=request.url,
             reused=opened is None,
             connect_started=opened[0] if opened else None,
@@ -383,7 +383,7 @@ class _ClosedBeforeAnswer(Exception):
     pass
 
 
-async def _read_head(conn: _Connection, *, fresh: bool) -> tuple[int, dict[bytes, bytes], bool]:
+async def _read_head(conn: _Connection, *, fresh: bool) -> tuple[int, dict[str, str], bool]:
     """(status, headers, keep-alive) of the final response; informational ones are skipped."""
     while True:
         while (end := conn.buffer.find(b"\r\n\r\n")) < 0:
@@ -405,35 +405,35 @@ async def _read_head(conn: _Connection, *, fresh: bool) -> tuple[int, dict[bytes
         fresh = True  # an answer began: a close from here on is not a stale connection
 
 
-def _parse_head(head: bytes) -> tuple[int, dict[bytes, bytes], bool]:
+def _parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
     lines = head.split(b"\r\n")
     version, _, rest = lines[0].partition(b" ")
     code = rest[:3]
     if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
         raise ProtocolError(f"not an HTTP/1.x response: {lines[0][:40]!r}")
-    headers: dict[bytes, bytes] = {}
+    headers: dict[str, str] = {}
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
         if not colon or not name or name[0] in b" \t":
             raise ProtocolError(f"malformed response header line {line[:40]!r}")
-        headers[name.strip().lower()] = value.strip()
-    tokens = headers.get(b"connection", b"").lower()
-    keep = b"keep-alive" in tokens if version == b"HTTP/1.0" else b"close" not in tokens
+        headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+    tokens = headers.get("connection", "").lower()
+    keep = "keep-alive" in tokens if version == b"HTTP/1.0" else "close" not in tokens
     return int(code), headers, keep
 
 
 async def _read_body(
-    conn: _Connection, method: str, status: int, headers: dict[bytes, bytes], limit: int
+    conn: _Connection, method: str, status: int, headers: dict[str, str], limit: int
 ) -> tuple[bytes, bool]:
     """(body up to `limit`, whether the body was read to its end)."""
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
         return b"", True
-    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+    if "chunked" in headers.get("transfer-encoding", "").lower():
         return await _read_chunked(conn, limit)
-    length = headers.get(b"content-length")
+    length = headers.get("content-length")
     if length is None:
         return await conn.until_close(limit), False
-    if not length.isdigit():
+    if not (length.isascii() and length.isdigit()):
         raise ProtocolError(f"bad Content-Length {length[:20]!r}")
     size = int(length)
     if size > limit:
@@ -463,15 +463,15 @@ async def _read_chunked(conn: _Connection, limit: int) -> tuple[bytes, bool]:
             raise ProtocolError("a chunk not followed by CRLF")
 
 
-def _decoded(body: bytes, encoding: bytes | None, limit: int) -> bytes:
-    if not body or encoding is None or encoding.lower() not in (b"gzip", b"deflate"):
+def _decoded(body: bytes, encoding: str | None, limit: int) -> bytes:
+    if not body or encoding is None or encoding.lower() not in ("gzip", "deflate"):
         return body
     # wbits 47: a gzip or a zlib header, whichever came ("deflate" is zlib-wrapped).
     decoder = zlib.decompressobj(wbits=47)
     try:
         return decoder.decompress(body, limit)
     except zlib.error as exc:
-        raise ProtocolError(f"undecodable {encoding.decode('latin-1')} body: {exc}") from None
+        raise ProtocolError(f"undecodable {encoding} body: {exc}") from None
 
 
 def _timeout(phase: str, request: Request) -> WireError:

@@ -206,7 +206,7 @@ async def test_informational_responses_are_skipped(serve: Serve, client: WireCli
     [
         (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "not an HTTP/1.x response: b'SSH-2.0-OpenSSH_9.2'"),
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "malformed response header line"),
-        (b"HTTP/1.1 200 OK\r\nContent-Length: -3\r\n\r\n", "bad Content-Length b'-3'"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: -3\r\n\r\n", "bad Content-Length '-3'"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size b'zz'"),
         (
             b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort",
