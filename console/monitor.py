@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
@@ -92,6 +93,10 @@ class Monitor:
             escalation_mentions=config.slack.escalation_mentions,
         )
         self._leader = False
+        self._unreported = {p.name for p in self._probes}
+        self._all_reported = asyncio.Event()
+        if not self._unreported:
+            self._all_reported.set()
         # Results that came before the first sync; None from then on.
         self._unsynced: list[ProbeResult] | None = []
         self._alerts: tuple[Occurrence, ...] = ()
@@ -242,9 +247,19 @@ class Monitor:
 
     # -- probes and the engine --------------------------------------------------
 
+    async def first_results(self, timeout: float) -> None:
+        """Wait until every probe has reported once, or for `timeout` seconds."""
+        with suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._all_reported.wait()
+
     def _on_result(self, result: ProbeResult) -> None:
         self.history.add(result)
         self._tracker.record(result)
+        if self._unreported:
+            self._unreported.discard(result.name)
+            if not self._unreported:
+                self._all_reported.set()
         if self._unsynced is not None:
             self._unsynced.append(result)  # the engine sees it once the lease is known
         elif self._leader:

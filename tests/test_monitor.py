@@ -18,7 +18,7 @@ import pytest
 from console.clock import FakeClock
 from console.config import Config, load_config
 from console.monitor import Monitor, MonitorError
-from probes.result import Status
+from probes.result import ProbeResult, Status
 from tests.fixtures.demo_api import DemoApi
 from tests.scripted import ScriptedProbe
 
@@ -130,6 +130,32 @@ async def test_results_from_before_the_first_sync_count_for_alerts(
         assert [(a.rule, a.state.value) for a in alerts] == [("database-down", "firing")]
     finally:
         await rig.monitor.stop(flush_timeout=2)
+
+
+class _Hung(ScriptedProbe):
+    async def run(self) -> ProbeResult:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+async def test_the_first_frame_waits_for_first_results_but_not_for_a_hung_probe(
+    tmp_path: Path, demo_api: DemoApi
+) -> None:
+    config = write_config(tmp_path, f"{demo_api.url}/slack/webhook")
+    clock = FakeClock()
+    quick = Monitor(config, [ScriptedProbe("main", "postgres", clock)], clock=clock)
+    hung = Monitor(
+        config, [ScriptedProbe("main", "postgres", clock), _Hung("api", "http", clock)], clock=clock
+    )
+    for monitor, at_least, at_most in ((quick, 0.0, 0.3), (hung, 0.4, 0.8)):
+        await monitor.start()
+        try:
+            began = asyncio.get_running_loop().time()
+            await monitor.first_results(0.5)
+            assert at_least <= asyncio.get_running_loop().time() - began < at_most
+            assert monitor.snapshot().probes[0].last is not None
+        finally:
+            await monitor.stop(flush_timeout=1)
 
 
 async def test_state_survives_a_restart_without_resending(

@@ -67,6 +67,9 @@ class FakeMonitor:
     async def start(self) -> None:
         self.started = True
 
+    async def first_results(self, timeout: float) -> None:
+        return None  # its state is set by the test, all at once
+
     async def stop(self) -> None:
         self.stopped = True
 
