@@ -23,7 +23,7 @@ from probes.sentry import SentryProbe
 def build_probes(config: Config, clients: HttpClients) -> list[Probe]:
     probes: list[Probe] = [_postgres(pg) for pg in config.postgres.values()]
     probes += [HttpProbe(http, clients.wire(http.verify_tls)) for http in config.http.values()]
-    probes += [SentryProbe(sentry, clients.get(True)) for sentry in config.sentry.values()]
+    probes += [SentryProbe(sentry, clients.wire(True)) for sentry in config.sentry.values()]
     if config.backup is not None:
         probes.append(BackupStatusProbe(config.backup, config.drill))
     probes += _golive(config, clients)

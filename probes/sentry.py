@@ -20,31 +20,24 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from console.config.durations import format_duration
 from console.config.model import SentryConfig
-from probes.http_client import retry_after
+from probes.api_json import HttpStatusError, decoded, fetch
+from probes.http_wire import Response, WireClient
 from probes.result import MetricValue, ProbeResult, Status, failure, one_line
+from probes.sources import RateLimited, SourceError
 
+SERVICE = "Sentry"
 FIELD = "sum(quantity)"
 RECENT_MINUTES = 5
 HOUR_MINUTES = 60
 ISSUES_LIMIT = 100
-DEFAULT_RETRY_AFTER = 60.0
-
-
-class _ApiError(Exception):
-    def __init__(self, message: str, status: Status, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
 
 
 class SentryProbe:
     kind = "sentry"
 
-    def __init__(self, config: SentryConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: SentryConfig, client: WireClient) -> None:
         self.name = config.name
         self.interval = float(config.interval)
         self.timeout = float(config.timeout)
@@ -63,10 +56,10 @@ class SentryProbe:
             return self._rate_limited(started)
         try:
             metrics, detail = await self._measure()
-        except _ApiError as exc:
-            if exc.retry_after is not None:
-                self._retry_at = time.monotonic() + exc.retry_after
-                return self._rate_limited(started)
+        except RateLimited as exc:
+            self._retry_at = time.monotonic() + exc.retry_after
+            return self._rate_limited(started)
+        except SourceError as exc:
             return failure(self.name, self.kind, started, str(exc), exc.status)
         self._last_good = (metrics, detail, time.monotonic())
         return ProbeResult(
@@ -89,7 +82,7 @@ class SentryProbe:
             body = await self._get(f"/api/0/projects/{org}/{project}/", {})
             project_id = body.get("id") if isinstance(body, dict) else None
             if not isinstance(project_id, str | int):
-                raise _ApiError("malformed project response: no id", Status.UNKNOWN)
+                raise SourceError("malformed project response: no id", Status.UNKNOWN)
             self._project_id = str(project_id)
         stats = await self._get(
             f"/api/0/organizations/{org}/stats_v2/",
@@ -106,9 +99,9 @@ class SentryProbe:
             f"/api/0/projects/{org}/{project}/issues/",
             {"query": "is:unresolved firstSeen:-1h", "limit": str(ISSUES_LIMIT)},
         )
-        issues = _json(issues_response)
+        issues = decoded(issues_response, SERVICE)
         if not isinstance(issues, list):
-            raise _ApiError("malformed issues response: not a list", Status.UNKNOWN)
+            raise SourceError("malformed issues response: not a list", Status.UNKNOWN)
         more = _has_next_page(issues_response.headers.get("link", ""))
         metrics = _rates(stats, time.time())
         metrics["spike_threshold"] = self._config.spike_ratio
@@ -119,45 +112,35 @@ class SentryProbe:
         return metrics, detail
 
     async def _get(self, path: str, params: Mapping[str, str]) -> Any:
-        return _json(await self._request(path, params))
+        return decoded(await self._request(path, params), SERVICE)
 
-    async def _request(self, path: str, params: Mapping[str, str]) -> httpx.Response:
+    async def _request(self, path: str, params: Mapping[str, str]) -> Response:
         headers = {"Authorization": f"Bearer {self._config.token.reveal()}"}
         try:
-            response = await self._client.get(
-                self._base + path, params=params, headers=headers, timeout=self.timeout
+            return await fetch(
+                self._client,
+                self._base + path,
+                service=SERVICE,
+                headers=headers,
+                params=params,
+                timeout=self.timeout,
+                secrets=[self._config.token],
             )
-        except httpx.TimeoutException:
-            raise _ApiError(
-                f"Sentry did not answer within {format_duration(self.timeout)}", Status.DOWN
-            ) from None
-        except httpx.HTTPError as exc:
-            # h11 quotes an illegal header value (a token with its newline) back.
-            line = one_line(exc, [self._config.token])
-            raise _ApiError(f"cannot reach Sentry: {line}", Status.DOWN) from None
-        code = response.status_code
-        if code in (401, 403):
-            self._project_id = None
-            raise _ApiError(
-                f"Sentry refused the token (HTTP {code}): it is wrong, revoked or lacks "
-                "the org:read/project:read scope",
-                Status.UNKNOWN,
-            )
-        if code == 404:
-            self._project_id = None
-            raise _ApiError(
-                f"Sentry has no project {self._config.org}/{self._config.project} (HTTP 404)",
-                Status.UNKNOWN,
-            )
-        if code == 429:
-            raise _ApiError(
-                "rate limited", Status.WARNING, retry_after(response.headers, DEFAULT_RETRY_AFTER)
-            )
-        if code >= 500:
-            raise _ApiError(f"Sentry API error HTTP {code}", Status.DOWN)
-        if code != 200:
-            raise _ApiError(f"unexpected HTTP {code} from Sentry", Status.UNKNOWN)
-        return response
+        except HttpStatusError as exc:
+            if exc.code in (401, 403):
+                self._project_id = None
+                raise SourceError(
+                    f"Sentry refused the token (HTTP {exc.code}): it is wrong, revoked or "
+                    "lacks the org:read/project:read scope",
+                    Status.UNKNOWN,
+                ) from None
+            if exc.code == 404:
+                self._project_id = None
+                raise SourceError(
+                    f"Sentry has no project {self._config.org}/{self._config.project} (HTTP 404)",
+                    Status.UNKNOWN,
+                ) from None
+            raise
 
     def _rate_limited(self, started: float) -> ProbeResult:
         wait = format_duration(max(0.0, self._retry_at - time.monotonic()))
@@ -181,13 +164,6 @@ class SentryProbe:
         )
 
 
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise _ApiError("malformed JSON from Sentry", Status.UNKNOWN) from None
-
-
 def _has_next_page(link: str) -> bool:
     """Sentry's cursor pagination: `<url>; rel="next"; results="true"; cursor="..."`."""
     for part in link.split(","):
@@ -208,7 +184,7 @@ def _rates(stats: Any, now: float) -> dict[str, MetricValue]:
                 raise ValueError("series and intervals differ in length")
             by_outcome[str(group["by"]["outcome"])] = series
     except (KeyError, TypeError, ValueError) as exc:
-        raise _ApiError(f"malformed stats_v2 response: {one_line(exc)}", Status.UNKNOWN) from None
+        raise SourceError(f"malformed stats_v2 response: {one_line(exc)}", Status.UNKNOWN) from None
     width = starts[1] - starts[0] if len(starts) > 1 else 60.0
     complete = sum(1 for start in starts if start + width <= now)
     outcomes = {name: series[:complete] for name, series in by_outcome.items()}

@@ -38,7 +38,7 @@ def sentry(clients: HttpClients, fake: SentryFake, **overrides: Any) -> SentryPr
         "base_url": fake.url + "/",
         "timeout": Duration(1.0),
     } | overrides
-    return SentryProbe(SentryConfig(**fields), clients.get(True))
+    return SentryProbe(SentryConfig(**fields), clients.wire(True))
 
 
 async def test_steady_error_rate(sentry_server: SentryFake, clients: HttpClients) -> None:
@@ -157,7 +157,7 @@ async def test_rate_limited_before_any_data_is_unknown(
 @pytest.mark.parametrize(
     ("mode", "status", "error"),
     [
-        ("500", Status.DOWN, "Sentry API error HTTP 500"),
+        ("500", Status.DOWN, "Sentry error HTTP 500"),
         ("404", Status.UNKNOWN, "Sentry has no project org/project (HTTP 404)"),
         ("malformed", Status.UNKNOWN, "malformed JSON from Sentry"),
         ("bad_shape", Status.UNKNOWN, "malformed stats_v2 response"),
