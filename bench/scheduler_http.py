@@ -210,14 +210,10 @@ async def _per_request(port: int, requests: int = 3000) -> list[tuple[str, float
     url = f"http://127.0.0.1:{port}/health"
     wire = WireClient(verify=True, per_origin=6)
     request = Request.build("GET", url, {})
-    pooled = HttpClients().get(True)  # httpx with our per-origin transport, as Sentry uses it
     plain = httpx.AsyncClient()
 
     async def through_wire() -> None:
         await wire.send(request, timeout=5.0, body_limit=1 << 20, follow_redirects=False)
-
-    async def through_pooled() -> None:
-        (await pooled.get(url)).raise_for_status()
 
     async def through_plain() -> None:
         (await plain.get(url)).raise_for_status()
@@ -225,7 +221,6 @@ async def _per_request(port: int, requests: int = 3000) -> list[tuple[str, float
     rows = []
     for name, call in (
         ("probes.http_wire.WireClient.send", through_wire),
-        ("httpx.AsyncClient.get, our per-origin transport", through_pooled),
         ("httpx.AsyncClient.get, httpx defaults", through_plain),
     ):
         for _ in range(200):  # connections open, caches warm
@@ -235,7 +230,6 @@ async def _per_request(port: int, requests: int = 3000) -> list[tuple[str, float
             await call()
         rows.append((name, (_cpu() - cpu) / requests * 1000))
     await wire.aclose()
-    await pooled.aclose()
     await plain.aclose()
     return rows
 
@@ -260,8 +254,8 @@ def _write(table: str, compare: list[tuple[str, float]], command: str) -> None:
         "httpx a probe run cost 1.4-1.9 ms here (a py-spy profile put nearly all of it in "
         "httpx's models, httpcore's pool, anyio's cancel scopes and h11), over the 1 ms "
         "target before any scheduling. A health check sends one request shape and reads "
-        "one answer, which asyncio protocols do in a fraction of that; Sentry, Slack and "
-        "the API probes, a few requests a minute, keep httpx. What is left per run is "
+        "one answer, which asyncio protocols do in a fraction of that (the API probes "
+        "use it too; the Slack notifier keeps httpx). What is left per run is "
         "mostly the loopback `send()` (the sender's syscall runs the receiving side's TCP "
         "stack), the event loop and the scheduler.\n"
     )

@@ -56,7 +56,7 @@ def _golive(config: Config, clients: HttpClients) -> list[Probe]:
     from probes.support import SupportProbe
     from probes.vitals import VitalsProbe
 
-    probes: list[Probe] = [VitalsProbe(c, clients.get(True)) for c in config.vitals.values()]
+    probes: list[Probe] = [VitalsProbe(c, clients.wire(True)) for c in config.vitals.values()]
     probes += [FunnelProbe(c) for c in config.funnel.values()]
-    probes += [SupportProbe(c, clients.get(True)) for c in config.support.values()]
+    probes += [SupportProbe(c, clients.wire(True)) for c in config.support.values()]
     return probes

@@ -5,7 +5,7 @@
   the probe's timeout, `application_name=warroom`, no prepared statements (PgBouncer
   transaction pooling). Identifiers from the configuration are quoted with
   `psycopg.sql`; values are always query parameters.
-- `fetch_json`: one GET with the probe's headers, errors mapped to one line each.
+- JSON over HTTP: `probes.api_json.fetch_json`, one GET with the probe's headers.
 
 Both raise `SourceError` only; `measure` turns that (or any surprise) into a
 `ProbeResult`, so a probe's `run` never raises.
@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import psycopg
 from psycopg import errors, sql
 
@@ -28,7 +27,6 @@ from console.config.durations import format_duration
 from console.config.golive import table_parts
 from console.config.model import EventsTable
 from console.config.secret import Secret
-from probes.http_client import retry_after
 from probes.pg_driver import APPLICATION_NAME
 from probes.result import MetricValue, ProbeResult, Status, failure, one_line
 
@@ -144,47 +142,6 @@ class SqlSource:
 
     def _line(self, exc: BaseException) -> str:
         return one_line(exc, [self._dsn])
-
-
-async def fetch_json(
-    client: httpx.AsyncClient,
-    url: str,
-    *,
-    service: str,
-    headers: Mapping[str, str],
-    params: Mapping[str, str] | None = None,
-    timeout: float,
-    secrets: Sequence[Secret] = (),
-) -> Any:
-    """The decoded JSON body of a 200 answer; `SourceError` naming `service` otherwise.
-
-    A 429 raises with `retry_after` seconds set, so the caller can hold off.
-    `secrets` (the header values' sources) are scrubbed from transport errors.
-    """
-    try:
-        response = await client.get(url, params=params, headers=headers, timeout=timeout)
-    except httpx.TimeoutException:
-        raise SourceError(f"{service} did not answer within {format_duration(timeout)}") from None
-    except httpx.HTTPError as exc:
-        # h11 quotes an illegal header value (a token with its newline) back.
-        raise SourceError(f"cannot reach {service}: {one_line(exc, secrets)}") from None
-    code = response.status_code
-    if code in (401, 403):
-        raise SourceError(
-            f"{service} refused the credentials (HTTP {code}): wrong, revoked or not allowed",
-            Status.UNKNOWN,
-        )
-    if code == 429:
-        wait = retry_after(response.headers, DEFAULT_RETRY_AFTER)
-        raise RateLimited(f"rate limited by {service} (HTTP 429)", wait)
-    if code >= 500:
-        raise SourceError(f"{service} error HTTP {code}")
-    if code != 200:
-        raise SourceError(f"unexpected HTTP {code} from {service}", Status.UNKNOWN)
-    try:
-        return response.json()
-    except ValueError:
-        raise SourceError(f"malformed JSON from {service}", Status.UNKNOWN) from None
 
 
 async def measure(name: str, kind: str, run: Callable[[], Awaitable[Measurement]]) -> ProbeResult:

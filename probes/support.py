@@ -22,19 +22,19 @@ import base64
 import time
 from datetime import UTC, datetime
 
-import httpx
 from psycopg import sql
 
 from console.config.durations import format_duration
 from console.config.golive import table_parts
 from console.config.model import SupportConfig
+from probes.api_json import fetch_json
+from probes.http_wire import WireClient
 from probes.result import MetricValue, ProbeResult, Status, failure
 from probes.sources import (
     Measurement,
     RateLimited,
     SourceError,
     SqlSource,
-    fetch_json,
     measure,
 )
 
@@ -56,7 +56,7 @@ WHERE {status} IS NULL OR NOT ({status} = ANY(%(solved)s))
 class SupportProbe:
     kind = "support"
 
-    def __init__(self, config: SupportConfig, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, config: SupportConfig, client: WireClient | None = None) -> None:
         self.name = config.name
         self.interval = float(config.interval)
         self.timeout = float(config.timeout)
@@ -113,7 +113,7 @@ class SupportProbe:
         }
         return Measurement(metrics, {"source": "zendesk"}, unavailable=("oldest_waiting_age",))
 
-    async def _count(self, client: httpx.AsyncClient, url: str, query: str) -> int:
+    async def _count(self, client: WireClient, url: str, query: str) -> int:
         body = await fetch_json(
             client,
             url,

@@ -17,11 +17,11 @@ from __future__ import annotations
 import math
 from typing import Any, TypeGuard
 
-import httpx
-
 from console.config.model import TIMING_VITALS, VITALS, VitalsConfig
+from probes.api_json import fetch_json
+from probes.http_wire import WireClient
 from probes.result import MetricValue, ProbeResult, Status
-from probes.sources import Measurement, SourceError, SqlSource, events_sql, fetch_json, measure
+from probes.sources import Measurement, SourceError, SqlSource, events_sql, measure
 
 # Samples of one vital: (p75 in the source's unit, or None; number of samples).
 Samples = dict[str, tuple[float | None, int]]
@@ -38,7 +38,7 @@ GROUP BY {name}
 class VitalsProbe:
     kind = "vitals"
 
-    def __init__(self, config: VitalsConfig, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, config: VitalsConfig, client: WireClient | None = None) -> None:
         self.name = config.name
         self.interval = float(config.interval)
         self.timeout = float(config.timeout)

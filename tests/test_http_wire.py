@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -398,3 +400,12 @@ async def test_a_header_secret_never_reaches_an_error(serve: Serve, client: Wire
     result = await HttpProbe(config, client).run()
     assert result.status is Status.DOWN and "malformed response header" in (result.error or "")
     assert b"key-0b7c" in server.requests[-1] and "key-0b7c" not in repr(result)
+
+
+def test_no_probe_imports_httpx() -> None:
+    # httpx with its trust store costs ~0.1 s of the console's start; only Slack needs it.
+    code = (
+        "import sys, probes.factory, probes.http, probes.sentry, probes.vitals, probes.support;"
+        "sys.exit('httpx' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

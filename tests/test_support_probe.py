@@ -6,12 +6,12 @@ import base64
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-import httpx
 import psycopg
 import pytest
 
 from console.config.model import Duration, SupportConfig
 from console.config.secret import Secret
+from probes.http_wire import WireClient
 from probes.result import Status
 from probes.support import SupportProbe, zendesk_searches
 from tests.fixtures.demo_api import DemoApi
@@ -22,9 +22,10 @@ TOKEN = "zd-token-s3cret"
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False) as shared:
-        yield shared
+async def client() -> AsyncIterator[WireClient]:
+    shared = WireClient(verify=True, per_origin=6)
+    yield shared
+    await shared.aclose()
 
 
 def zendesk(url: str, **overrides: object) -> SupportConfig:
@@ -49,7 +50,7 @@ def counting(seen: Seen) -> Reply:
 
 
 async def test_counts_from_the_zendesk_shape(
-    http_server: HandlerServer, client: httpx.AsyncClient
+    http_server: HandlerServer, client: WireClient
 ) -> None:
     http_server.routes[COUNT] = counting
     result = await SupportProbe(zendesk(http_server.url), client).run()
@@ -77,7 +78,7 @@ def test_breach_search_is_the_promise_ago_in_utc() -> None:
 
 
 async def test_api_token_with_email_is_basic_auth(
-    http_server: HandlerServer, client: httpx.AsyncClient
+    http_server: HandlerServer, client: WireClient
 ) -> None:
     http_server.routes[COUNT] = counting
     await SupportProbe(zendesk(http_server.url, email="ops@example.com"), client).run()
@@ -99,7 +100,7 @@ async def test_api_token_with_email_is_basic_auth(
 )
 async def test_failures_are_one_line_results(
     http_server: HandlerServer,
-    client: httpx.AsyncClient,
+    client: WireClient,
     reply: Reply,
     status: Status,
     fragment: str,
@@ -114,7 +115,7 @@ async def test_failures_are_one_line_results(
 
 
 async def test_hung_server_is_down_within_the_timeout(
-    silent_server: SilentServer, client: httpx.AsyncClient
+    silent_server: SilentServer, client: WireClient
 ) -> None:
     result = await SupportProbe(zendesk(silent_server.url, timeout=0.5), client).run()
     assert result.status is Status.DOWN
@@ -123,7 +124,7 @@ async def test_hung_server_is_down_within_the_timeout(
 
 
 async def test_429_is_honoured_until_retry_after(
-    http_server: HandlerServer, client: httpx.AsyncClient
+    http_server: HandlerServer, client: WireClient
 ) -> None:
     http_server.routes[COUNT] = Reply(429, "{}", headers={"Retry-After": "30"})
     probe = SupportProbe(zendesk(http_server.url), client)
@@ -136,7 +137,7 @@ async def test_429_is_honoured_until_retry_after(
     assert len(http_server.seen) == asked  # no request before Retry-After
 
 
-async def test_demo_api_breach_fault(demo_api: DemoApi, client: httpx.AsyncClient) -> None:
+async def test_demo_api_breach_fault(demo_api: DemoApi, client: WireClient) -> None:
     demo_api.faults.set(support_breach=3)
     result = await SupportProbe(zendesk(demo_api.url), client).run()
     assert result.status is Status.OK, result.error

@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
-import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -23,6 +22,7 @@ from console.config.model import Duration, FunnelConfig, VitalsConfig
 from console.config.secret import Secret
 from console.demo.cluster import ThrowawayCluster
 from probes.funnel import FunnelProbe
+from probes.http_wire import WireClient
 from probes.result import Status
 from probes.vitals import VitalsProbe
 from tests.fixtures.http_servers import HandlerServer, Reply, SilentServer
@@ -264,15 +264,18 @@ async def test_vitals_from_a_json_endpoint(http_server: HandlerServer) -> None:
     body = '{"lcp": {"p75": 2710.5, "samples": 240}, "cls": {"p75": 0.31, "samples": 50},'
     body += ' "inp": {"p75": null, "samples": 0}, "other": 1}'
     http_server.routes["/vitals"] = Reply(200, body)
-    async with httpx.AsyncClient() as client:
-        probe = VitalsProbe(
-            VitalsConfig(name="web", url=f"{http_server.url}/vitals", timeout=Duration(2.0)), client
-        )
+    client = WireClient(verify=True, per_origin=2)
+    probe = VitalsProbe(
+        VitalsConfig(name="web", url=f"{http_server.url}/vitals", timeout=Duration(2.0)), client
+    )
+    try:
         result = await probe.run()
         http_server.routes["/vitals"] = Reply(200, '{"lcp": {"p75": "fast"}}')
         malformed = await probe.run()
         http_server.routes["/vitals"] = Reply(503, "down")
         unavailable = await probe.run()
+    finally:
+        await client.aclose()
     assert result.status is Status.OK
     assert result.metrics["lcp_p75"] == pytest.approx(2.7105)
     assert result.metrics["cls_p75"] == pytest.approx(0.31)
