@@ -94,9 +94,7 @@ class HttpProbe:
         # UTF-8 is self-synchronising: a byte search finds exactly the text matches.
         body_ok = config.expect_body is None or config.expect_body.encode() in response.body
         up = status_ok and body_ok
-        # The request starts when a socket is opened or headers go out, so waiting for
-        # a free pooled connection (our own queue) is not blamed on the target.
-        first = response.connect_started or response.sent
+        first = response.began
         latency = end - first
         self._add_sample(up, latency)
         metrics: dict[str, MetricValue] = {

@@ -27,7 +27,7 @@ import ssl
 import time
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from probes.tls import client_context
@@ -153,7 +153,10 @@ class Response:
     body: bytes  # at most the caller's limit, decoded from gzip/deflate
     url: str  # after redirects
     reused: bool  # on a connection kept from an earlier request
-    connect_started: float | None  # perf_counter times; None on a reused connection
+    # perf_counter times. `began`: the first request's socket opened or headers sent,
+    # so waiting for a free pooled connection (our own queue) is never the target's.
+    began: float
+    connect_started: float | None  # None on a reused connection
     connected: float | None  # TCP, and TLS for https, done
     sent: float
     headers_received: float
@@ -268,11 +271,14 @@ class WireClient:
     ) -> Response:
         """The response, or a WireError subclass; every phase within `timeout` seconds."""
         deadline = asyncio.get_running_loop().time() + timeout
+        began: float | None = None
         for _ in range(MAX_REDIRECTS + 1):
             response = await self._exchange(request, deadline, body_limit)
+            if began is None:
+                began = response.began
             location = response.headers.get("location")
             if not follow_redirects or response.status not in _REDIRECTS or location is None:
-                return response
+                return replace(response, began=began)  # redirects count in the latency
             request = request.redirected(response.status, location)
         raise ProtocolError(f"more than {MAX_REDIRECTS} redirects")
 
@@ -372,6 +378,7 @@ class WireClient:
             body=_decoded(body, headers.get("content-encoding"), limit),
             url=request.url,
             reused=opened is None,
+            began=opened[0] if opened else sent,
             connect_started=opened[0] if opened else None,
             connected=opened[1] if opened else None,
             sent=sent,

@@ -409,3 +409,23 @@ def test_no_probe_imports_httpx() -> None:
         "sys.exit('httpx' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+async def test_a_followed_redirect_counts_in_the_latency(serve: Serve, client: WireClient) -> None:
+    async def slow_redirect(peer: Peer) -> None:
+        while True:
+            head = await peer.request()
+            if b"GET /old" in head:
+                await asyncio.sleep(0.2)
+                await peer.reply(
+                    b"HTTP/1.1 301 Moved\r\nLocation: /new\r\nContent-Length: 0\r\n\r\n"
+                )
+            else:
+                await peer.reply(OK)
+
+    server = await serve(slow_redirect)
+    config = HttpConfig(name="api", url=server.url + "/old", follow_redirects=True)
+    result = await HttpProbe(config, client).run()
+    assert result.status is Status.OK and result.detail["url"] == server.url + "/new"
+    assert 0.2 <= float(result.metrics["latency"]) < 1.0  # type: ignore[arg-type]
+    assert float(result.metrics["latency_ttfb"]) >= 0.2  # type: ignore[arg-type]
