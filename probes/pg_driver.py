@@ -14,12 +14,16 @@ never saw it (tested against a real pgbouncer in tests/test_pgbouncer.py).
 `connect` recognises a pooler by the backend key it sent, which is not the
 server process's; such a session runs each statement in its own read-only
 transaction with the limits as `SET LOCAL`, rolled back after the statement.
+The go-live probes' SQL source (probes.sources) opens, detects and wraps its
+psycopg connection with the same functions: `open_psycopg`, `behind_pooler`,
+`begin_read_only` and `in_transaction`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import psycopg
 
@@ -32,6 +36,7 @@ APPLICATION_NAME = "warroom"
 Driver = Literal["psycopg", "asyncpg"]
 # A `statement_timeout` or `lock_timeout` value as the probe writes them ("2160ms").
 _DURATION = re.compile(r"[0-9]{1,9}(ms|s|min)?")
+T = TypeVar("T")
 
 
 class Session(Protocol):
@@ -53,8 +58,8 @@ class Session(Protocol):
         ...
 
 
-class _Connection(Session, Protocol):
-    """A driver's session, plus what `PooledSession` needs of it."""
+class Connection(Session, Protocol):
+    """A driver's session, plus what `behind_pooler` and `in_transaction` need of it."""
 
     async def execute(self, script: str) -> None:
         """Run parameterless statements (the simple query protocol: several at once)."""
@@ -69,6 +74,11 @@ class _Connection(Session, Protocol):
 class PsycopgSession:
     def __init__(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
         self._conn = conn
+
+    @property
+    def connection(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        """The psycopg connection, for psycopg-only callers (its cursors take `$n`)."""
+        return self._conn
 
     async def fetch_value(self, query: str, *args: Any) -> Any:
         cursor = await self._conn.execute(query, args or None)
@@ -127,7 +137,7 @@ class PooledSession:
     and cannot run long: it stays one round trip, so `rtt` means the same.
     """
 
-    def __init__(self, conn: _Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._begin = "BEGIN READ ONLY"
 
@@ -135,26 +145,10 @@ class PooledSession:
         if query == PING:
             return await self._conn.fetch_value(query, *args)
         if query == SESSION:
-            self._begin = _begin_with_limits(*args)
-        try:
-            await self._conn.execute(self._begin)
-            value = await self._conn.fetch_value(query, *args)
-        except Exception:
-            # A server error (a timeout, read-only) aborted the transaction only.
-            # Cancellation is a BaseException: the caller drops the session then.
-            if self._conn.usable:
-                await self._end()
-            raise
-        await self._end()
-        return value
-
-    async def _end(self) -> None:
-        try:
-            await self._conn.execute("ROLLBACK")
-        except Exception:
-            # Still inside a transaction would pin a server connection: start over.
-            await self._conn.close()
-            raise
+            self._begin = begin_read_only(*args)
+        return await in_transaction(
+            self._conn, self._begin, lambda: self._conn.fetch_value(query, *args)
+        )
 
     @property
     def usable(self) -> bool:
@@ -164,9 +158,39 @@ class PooledSession:
         await self._conn.close()
 
 
-def _begin_with_limits(statement_timeout: Any, lock_timeout: Any) -> str:
+async def in_transaction(conn: Connection, begin: str, statement: Callable[[], Awaitable[T]]) -> T:
+    """`begin` (from `begin_read_only`), `statement()`, then `ROLLBACK`, all on `conn`.
+
+    A pooler in transaction mode keeps one server connection for the three, and
+    nothing the statement set stays on it. A server error in the statement (a
+    timeout, read-only) aborts the transaction only: it is rolled back and the
+    error raised. A failed rollback closes `conn`, which the caller then replaces:
+    a connection left inside a transaction would pin its server connection.
+    Cancellation is a BaseException: the caller drops the connection then.
+    """
+    try:
+        await conn.execute(begin)
+        value = await statement()
+    except Exception:
+        if conn.usable:
+            await _rollback(conn)
+        raise
+    await _rollback(conn)
+    return value
+
+
+async def _rollback(conn: Connection) -> None:
+    try:
+        await conn.execute("ROLLBACK")
+    except Exception:
+        await conn.close()
+        raise
+
+
+def begin_read_only(statement_timeout: Any, lock_timeout: Any) -> str:
+    """`BEGIN READ ONLY` with the limits as `SET LOCAL`, one simple query for `in_transaction`."""
     # SET takes no parameters: the values go into the text, so they are checked
-    # to be plain durations first (the probe formats them from numbers).
+    # to be plain durations first (the probes format them from numbers).
     for value in (statement_timeout, lock_timeout):
         if not (isinstance(value, str) and _DURATION.fullmatch(value)):
             raise ValueError(f"not a duration for SET LOCAL: {value!r}")
@@ -181,15 +205,20 @@ async def connect(driver: Driver, dsn: str) -> Session:
     """Open a session; the caller bounds the time (asyncio.timeout) and handles errors."""
     conn = await _open(driver, dsn)
     try:
-        # A pooler answers start-up with its own backend key, not the server's.
-        pooled = await conn.fetch_value(BACKEND_PID) != conn.key_pid
+        pooled = await behind_pooler(conn)
     except BaseException:
         await conn.close()
         raise
     return PooledSession(conn) if pooled else conn
 
 
-async def _open(driver: Driver, dsn: str) -> _Connection:
+async def behind_pooler(conn: Connection) -> bool:
+    """Whether `conn` reached the server through a pooler (one round trip)."""
+    # A pooler answers start-up with its own backend key, not the server's.
+    return bool(await conn.fetch_value(BACKEND_PID) != conn.key_pid)
+
+
+async def _open(driver: Driver, dsn: str) -> Connection:
     if driver == "asyncpg":
         # Imported on use: most consoles run psycopg only, and asyncpg costs start-up time.
         import asyncpg
@@ -200,12 +229,17 @@ async def _open(driver: Driver, dsn: str) -> _Connection:
             server_settings={"application_name": APPLICATION_NAME},
         )
         return AsyncpgSession(conn)
+    return await open_psycopg(dsn)
+
+
+async def open_psycopg(dsn: str) -> PsycopgSession:
+    """A psycopg connection as the probes open it; the caller bounds the time."""
     # The raw cursor takes `$n` placeholders, as asyncpg does: one SQL text for both.
-    psycopg_conn = await psycopg.AsyncConnection.connect(
+    conn = await psycopg.AsyncConnection.connect(
         dsn,
         autocommit=True,
         prepare_threshold=None,
         application_name=APPLICATION_NAME,
         cursor_factory=psycopg.AsyncRawCursor,
     )
-    return PsycopgSession(psycopg_conn)
+    return PsycopgSession(conn)

@@ -1,10 +1,15 @@
 """What the go-live probes (vitals, funnel, support) read from: aggregate SQL or JSON over HTTP.
 
 - `SqlSource`: one long-lived psycopg connection per probe, opened on first use and
-  replaced once broken. The session is read-only with a `statement_timeout` under
-  the probe's timeout, `application_name=warroom`, no prepared statements (PgBouncer
-  transaction pooling). Identifiers from the configuration are quoted with
-  `psycopg.sql`; values are always query parameters.
+  replaced once broken, opened and limited as the PostgreSQL probe's
+  (probes.pg_driver): `application_name=warroom`, no prepared statements, and
+  read-only with a `statement_timeout` and `lock_timeout` under the probe's
+  timeout. Direct, those are session settings; behind a pooler (PgBouncer
+  transaction pooling), where a session setting would stay on one server
+  connection for other clients, each query runs in its own read-only
+  transaction with the limits as `SET LOCAL`, rolled back after it.
+  Identifiers from the configuration are quoted with `psycopg.sql`; values are
+  always query parameters.
 - JSON over HTTP: `probes.api_json.fetch_json`, one GET with the probe's headers.
 
 Both raise `SourceError` only; `measure` turns that (or any surprise) into a
@@ -27,20 +32,20 @@ from console.config.durations import format_duration
 from console.config.golive import table_parts
 from console.config.model import EventsTable
 from console.config.secret import Secret
-from probes.pg_driver import APPLICATION_NAME
+from probes.pg_driver import (
+    PsycopgSession,
+    begin_read_only,
+    behind_pooler,
+    in_transaction,
+    open_psycopg,
+)
+from probes.pg_queries import SESSION
 from probes.result import MetricValue, ProbeResult, Status, failure, one_line
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_AFTER = 60.0
 
-# Session settings are set by a statement, not a startup `options` packet: that
-# would override the operator's PGOPTIONS, and PgBouncer rejects it.
-_SESSION = sql.SQL(
-    "SELECT set_config('default_transaction_read_only', 'on', false),"
-    " set_config('statement_timeout', %s, false),"
-    " set_config('lock_timeout', %s, false)"
-)
 # Errors that mean "the configuration or the grants are wrong", not "the server is down".
 _CONFIG_ERRORS = (
     errors.InsufficientPrivilege,
@@ -88,16 +93,21 @@ class SqlSource:
         # The server gives up a little before the client does, so a slow query
         # reads "statement timeout" rather than an unexplained client timeout.
         self._statement_ms = max(100, int(timeout * 800))
-        self._conn: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
+        self._session: PsycopgSession | None = None
+        # Behind a pooler: what opens each query's transaction (None: direct).
+        self._begin: str | None = None
 
     async def fetch(
         self, query: sql.Composed, params: Sequence[Any] | Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
         try:
             async with asyncio.timeout(self._timeout):
-                conn = await self._connection()
-                cursor = await conn.execute(query, params)
-                return await cursor.fetchall()
+                session = await self._connection()
+                if self._begin is None:
+                    return await _rows(session, query, params)
+                return await in_transaction(
+                    session, self._begin, lambda: _rows(session, query, params)
+                )
         except TimeoutError:
             await self.close()  # a query may still be in flight on it
             raise SourceError(
@@ -111,37 +121,49 @@ class SqlSource:
         except _CONFIG_ERRORS as exc:
             raise SourceError(self._line(exc), Status.UNKNOWN) from None
         except psycopg.Error as exc:
-            if self._conn is not None and (self._conn.broken or self._conn.closed):
+            if self._session is not None and not self._session.usable:
                 await self.close()
             raise SourceError(self._line(exc), Status.DOWN) from None
 
     async def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
+        session, self._session = self._session, None
+        if session is not None:
             # psycopg's close() ends the libpq connection without waiting on the server.
-            await conn.close()
+            await session.close()
 
-    async def _connection(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
-        if self._conn is not None and not (self._conn.broken or self._conn.closed):
-            return self._conn
+    async def _connection(self) -> PsycopgSession:
+        if self._session is not None and self._session.usable:
+            return self._session
         await self.close()
-        conn = await psycopg.AsyncConnection.connect(
-            self._dsn.reveal(),
-            autocommit=True,
-            prepare_threshold=None,
-            application_name=APPLICATION_NAME,
-        )
+        session = await open_psycopg(self._dsn.reveal())
+        limit = f"{self._statement_ms}ms"
         try:
-            limit = f"{self._statement_ms}ms"
-            await conn.execute(_SESSION, (limit, limit))
+            if await behind_pooler(session):
+                begin: str | None = begin_read_only(limit, limit)
+            else:
+                # The probe's session statement: read-only and the two limits, set
+                # by a statement, not a startup `options` packet (that would
+                # override the operator's PGOPTIONS, and PgBouncer rejects it).
+                begin = None
+                await session.fetch_value(SESSION, limit, limit)
         except BaseException:
-            await conn.close()
+            await session.close()
             raise
-        self._conn = conn
-        return conn
+        self._session, self._begin = session, begin
+        return session
 
     def _line(self, exc: BaseException) -> str:
         return one_line(exc, [self._dsn])
+
+
+async def _rows(
+    session: PsycopgSession, query: sql.Composed, params: Sequence[Any] | Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    # A standard cursor: the compositions take psycopg's `%s` and `%(name)s`
+    # placeholders, not the session's raw `$n` ones.
+    async with psycopg.AsyncCursor(session.connection) as cursor:
+        await cursor.execute(query, params)
+        return await cursor.fetchall()
 
 
 async def measure(name: str, kind: str, run: Callable[[], Awaitable[Measurement]]) -> ProbeResult:

@@ -29,13 +29,20 @@ from urllib.parse import quote
 import asyncpg
 import psycopg
 import pytest
+from psycopg import sql
 
+from console.config.model import FunnelConfig, SupportConfig, VitalsConfig
+from console.config.secret import Secret
 from console.demo.cluster import ThrowawayCluster, free_port
 from console.demo.lifeline import parent_death_signal
 from console.demo.pgbin import service_user
 from console.demo.schema import APP_DB
+from probes.funnel import FunnelProbe
 from probes.pg_driver import Driver
 from probes.result import Status
+from probes.sources import SourceError, SqlSource
+from probes.support import SupportProbe
+from probes.vitals import VitalsProbe
 from tests.test_postgres_probe import CONTRACT, driver, make_probe
 
 pytestmark = pytest.mark.postgres
@@ -330,3 +337,79 @@ async def one_param(conn: psycopg.AsyncConnection[Any], query: str, value: int) 
     row = await cursor.fetchone()
     assert row is not None
     return row[0]
+
+
+async def test_sql_source_limits_apply_to_its_queries_and_not_to_others(
+    bouncer: Bouncer, clients: list[psycopg.AsyncConnection[Any]]
+) -> None:
+    """The go-live probes' SQL source (psycopg only): the same guarantees as the probe's."""
+    source = SqlSource(Secret(bouncer.dsn()), timeout=1.5)  # statement and lock: 1200ms
+    first, second = clients
+    settings = sql.SQL(SETTINGS)
+    try:
+        seen = []
+        for _ in range(3):
+            # As in the probe's test: LIFO puts the source's next query on the other server.
+            await first.execute("SELECT 1")
+            seen.append((await source.fetch(settings, ()))[0][0])
+            await first.rollback()
+            seen.append((await source.fetch(settings, ()))[0][0])
+        assert seen == ["1200ms 1200ms on"] * 6
+        named = sql.SQL("SELECT count(*) FROM users WHERE id > %(id)s")
+        assert await source.fetch(named, {"id": 0}) == [(300,)]
+        app = sql.SQL("SELECT current_setting('application_name')")
+        assert await source.fetch(app, ()) == [("warroom",)]
+        with pytest.raises(SourceError, match="read-only"):
+            await source.fetch(sql.SQL("CREATE TABLE source_writes ()"), ())
+        begun = time.monotonic()
+        # The server's limit, not the client's 1.5 s ("no answer from the database").
+        with pytest.raises(SourceError, match="statement timeout"):
+            await source.fetch(sql.SQL("SELECT pg_sleep(10)"), ())
+        assert time.monotonic() - begun < 1.5
+        assert await source.fetch(named, {"id": 290}) == [(10,)]
+        # Both server connections at once: what other clients of the pool get.
+        others = [await one(first, SETTINGS), await one(second, SETTINGS)]
+        await first.rollback()
+        await second.rollback()
+    finally:
+        await source.close()
+    assert others == [DEFAULTS, DEFAULTS]
+    assert await server_connections(bouncer) <= POOL_SIZE
+
+
+async def test_go_live_probes_through_pgbouncer_report_what_they_report_direct(
+    pg_dsn: str, bouncer: Bouncer, clients: list[psycopg.AsyncConnection[Any]]
+) -> None:
+    """Vitals, funnel and support over SQL, a few rounds through the pool, then defaults."""
+
+    def probes(dsn: str) -> list[Any]:
+        secret = Secret(dsn)
+        return [
+            VitalsProbe(VitalsConfig(name="web", dsn=secret, min_samples=1)),
+            FunnelProbe(FunnelConfig(name="journey", dsn=secret)),
+            SupportProbe(SupportConfig(name="desk", dsn=secret)),
+        ]
+
+    direct, pooled = probes(pg_dsn), probes(bouncer.dsn())
+    first, second = clients
+    try:
+        reference = [await probe.run() for probe in direct]
+        results = []
+        for _ in range(3):
+            await first.execute("SELECT 1")
+            results.append(await asyncio.gather(*(probe.run() for probe in pooled)))
+            await first.rollback()
+        others = [await one(first, SETTINGS), await one(second, SETTINGS)]
+        await first.rollback()
+        await second.rollback()
+    finally:
+        for probe in (*direct, *pooled):
+            await probe.close()
+    for result in reference:
+        assert result.status is Status.OK, result.error
+    for round_ in results:
+        for result, expected in zip(round_, reference, strict=True):
+            assert result.status is Status.OK, result.error
+            # The same metrics; values may differ as seeded rows age out of the window.
+            assert set(result.metrics) == set(expected.metrics)
+    assert others == [DEFAULTS, DEFAULTS]
