@@ -14,7 +14,8 @@ PING = "SELECT 1"
 # Once per connection, to tell a pooler from the server (see probes.pg_driver).
 BACKEND_PID = "SELECT pg_backend_pid()"
 
-# Run once per connection. Session settings are set server-side here rather than
+# Run once per connection, by the PostgreSQL probe and by the go-live SQL source
+# (probes.sources). Session settings are set server-side here rather than
 # as a startup `options` packet: that would override the operator's PGOPTIONS,
 # and PgBouncer rejects it. Behind a pooler, session-level settings would stay on
 # one server connection, for whichever client gets it next: there the driver runs
