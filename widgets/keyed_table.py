@@ -5,15 +5,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.color import Color
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
 
 from widgets.format import Tone
 
 Column = tuple[str, str, int]  # key, label, fixed width
 Row = tuple[str, Sequence[Text]]  # row key, one cell per key of CELLS, in that order
+Lines = list[list[Segment]]
+# What a cell's render depends on besides its value: where it is, how wide, how drawn.
+DrawKey = tuple[object, ...]
+# Drawn states kept per cell (cursor on/off, hover, focus...) before they are dropped.
+DRAWS_PER_CELL = 4
+
+
+def same(old: Text, new: Text) -> bool:
+    """Text's == compares text and spans only: a cell that changes tone alone (a theme
+    change restyles every tone) is a changed cell too."""
+    return old == new and old.style == new.style
 
 
 class KeyedTable(DataTable[Text]):
@@ -46,6 +61,11 @@ class KeyedTable(DataTable[Text]):
         keys = [key for key, _, _ in self.COLUMNS] + list(self.EXTRA)
         self._cell_index = {key: i for i, key in enumerate(keys)}
         self._reselect: str | None = None
+        # DrawKey -> (the value drawn, its lines). See `_render_cell`.
+        self._cell_draws: dict[DrawKey, tuple[object, Lines]] = {}
+        # While render_lines runs: the widget's style and table options, read once a
+        # paint instead of once a line or cell (each walks ancestors or reactives).
+        self._paint: dict[str, object] | None = None
 
     def on_mount(self) -> None:
         self.set_columns(self.COLUMNS)
@@ -111,46 +131,210 @@ class KeyedTable(DataTable[Text]):
         return True
 
     def sync(self, rows: Sequence[Row]) -> None:
-        """Make the table show `rows` in this order, touching only what changed."""
+        """Make the table show `rows` in this order, touching only what changed.
+
+        A changed cell repaints its own region only (DataTable's `update_cell` repaints
+        the whole table); adding, removing or moving rows repaints the table.
+        """
         selected = self.selected_key or self._reselect
         self._reselect = None
         wanted = {key for key, _ in rows}
         columns = [(str(key.value), self._cell_index[str(key.value)]) for key in self.columns]
-        updates = self._update_count
+        changed: list[tuple[str, str]] = []
         with self.app.batch_update():
-            for row_key in [k for k in self.rows if k.value not in wanted]:
+            removed = [k for k in self.rows if k.value not in wanted]
+            for row_key in removed:
                 self.remove_row(row_key)
+            added = False
             for key, cells in rows:
                 if key not in self.rows:
                     self.add_row(*(cells[i] for _, i in columns), key=key)
+                    added = True
                     continue
+                data = self._data[RowKey(key)]
                 for column, i in columns:
-                    if self.get_cell(key, column) != cells[i]:
-                        self.update_cell(key, column, cells[i])
-            self._reorder([key for key, _ in rows], columns[0][0] if columns else None)
+                    if not same(data[ColumnKey(column)], cells[i]):
+                        # update_cell(), but for its refresh of the whole table
+                        data[ColumnKey(column)] = cells[i]
+                        changed.append((key, column))
+            if changed:
+                self._update_count += 1
+            moved = self._reorder([key for key, _ in rows], columns[0][0] if columns else None)
+            if changed:
+                if removed or added or moved or self.fixed_rows or self.fixed_columns:
+                    self.refresh()
+                else:
+                    self._refresh_cells(changed)
             if selected is not None and selected in wanted:
                 self.select_key(selected)
-            if self._update_count != updates:
+            if changed or removed or added or moved:
                 self._drop_stale_renders()
 
+    def _refresh_cells(self, cells: Sequence[tuple[str, str]]) -> None:
+        """Repaint just `cells` (row key, column key): one region per run of rows in a column."""
+        y = self.header_height if self.show_header else 0
+        tops: dict[str, tuple[int, int]] = {}
+        for row in self.ordered_rows:
+            tops[str(row.key.value)] = (y, row.height)
+            y += row.height
+        x = self._row_label_column_width
+        lefts: dict[str, tuple[int, int]] = {}
+        for column in self.ordered_columns:
+            width = column.get_render_width(self)
+            lefts[str(column.key.value)] = (x, width)
+            x += width
+        regions: list[Region] = []
+        for left, width, top, height in sorted((*lefts[c], *tops[r]) for r, c in cells):
+            last = regions[-1] if regions else None
+            if last is not None and (last.x, last.width, last.bottom) == (left, width, top):
+                regions[-1] = Region(left, last.y, width, last.height + height)
+            else:
+                regions.append(Region(left, top, width, height))
+        for region in regions:
+            self._refresh_region(region)  # skips what is scrolled out of view
+
     def _drop_stale_renders(self) -> None:
-        """Forget renders of the table before this sync: none can be used again.
+        """Forget DataTable's renders of the table before this sync: none can be used again.
 
         DataTable keys its cell, row and line caches by `_update_count`, which every
         changed cell bumps, so an age ticking each second leaves the whole table's
         renders unreachable every second. The LRU caps (10,000 cells, 1,000 rows and
         lines per table) only bound that garbage: ~12 MB a table. Clearing them holds
-        only what the next paint renders; cursor moves and scrolling still hit.
+        only what the next paint renders; cursor moves and scrolling still hit. Cells
+        are drawn from `_cell_draws`, which is bounded by its own limit.
         """
         self._cell_render_cache.clear()
         self._row_render_cache.clear()
         self._row_renderable_cache.clear()
         self._line_cache.clear()
 
-    def _reorder(self, order: list[str], first_column: str | None) -> None:
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> Lines:
+        """DataTable's render of a cell, reused while its value and drawing are unchanged.
+
+        DataTable's own cache keys a cell by `_update_count`, so one changed cell (an
+        age, each second) re-renders every cell of the table. Here the key is what the
+        render depends on besides the value: position (the style carries row and column
+        as meta), width, height, the row's style, cursor, hover, the widget's
+        pseudo-classes and the table's options; the value is compared by identity
+        (`sync` replaces a changed cell, never mutates one, and an entry holds its
+        value, so the value's id cannot be reused). A changed value replaces its entry.
+        Style changes (theme, CSS) and DataTable's own cache clears drop them all.
+        """
+        header = row_index == -1
+        row_key = self._header_row_key if header else self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        value: object = None
+        if header:
+            column = self.columns.get(column_key) if column_key is not None else None
+            value = None if column is None else column.label
+            height = self.header_height
+        else:
+            row = self.rows.get(row_key) if row_key is not None else None
+            if row is None:  # as DataTable: an error, not ours to draw
+                return super()._render_cell(
+                    row_index, column_index, base_style, width, cursor, hover
+                )
+            height = row.height
+            if column_index == -1:
+                value = row.label
+            elif column_key is not None:
+                value = self._data[row.key].get(column_key)
+        key: DrawKey = (
+            row_key,
+            column_key,
+            row_index,
+            column_index,
+            base_style,
+            width,
+            height,
+            cursor,
+            hover,
+            self._draw_options(),
+        )
+        drawn = self._cell_draws.get(key)
+        if drawn is not None and drawn[0] is value:
+            return drawn[1]
+        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        self._cell_render_cache.clear()  # DataTable's copy, dead at the next changed cell
+        if len(self._cell_draws) >= self._draws_limit():
+            # Entries of rows gone or moved and of old cursor or hover states: past a
+            # few per cell, start again from what is being painted.
+            self._cell_draws.clear()
+        self._cell_draws[key] = (value, lines)
+        return lines
+
+    def _draw_options(self) -> tuple[object, ...]:
+        """The table's settings a cell's render depends on (read once a paint)."""
+        paint = self._paint
+        if paint is not None and "options" in paint:
+            return paint["options"]  # type: ignore[return-value]
+        options = (
+            self.show_cursor,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+            self.fixed_rows,
+            self.fixed_columns,
+            self.cell_padding,
+            self.cursor_foreground_priority,
+            self.cursor_background_priority,
+        )
+        if paint is not None:
+            paint["options"] = options
+        return options
+
+    def _draws_limit(self) -> int:
+        cells = (self.size.height + 1) * (len(self.columns) + 1)  # what one paint can draw
+        return DRAWS_PER_CELL * cells + 64
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._paint = {}
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
+
+    @property
+    def rich_style(self) -> Style:
+        paint = self._paint
+        if paint is None:
+            return super().rich_style
+        if "rich_style" not in paint:
+            paint["rich_style"] = super().rich_style
+        style = paint["rich_style"]
+        assert isinstance(style, Style)
+        return style
+
+    @property
+    def background_colors(self) -> tuple[Color, Color]:
+        paint = self._paint
+        if paint is None:
+            return super().background_colors
+        if "background_colors" not in paint:
+            paint["background_colors"] = super().background_colors
+        return paint["background_colors"]  # type: ignore[return-value]
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._cell_draws.clear()
+
+    def notify_style_update(self) -> None:
+        self._cell_draws.clear()
+        super().notify_style_update()
+
+    def _reorder(self, order: list[str], first_column: str | None) -> bool:
+        """Put the rows in `order`; False if they were."""
         if first_column is None or [row.key.value for row in self.ordered_rows] == order:
-            return
+            return False
         # DataTable.sort only hands the key function cell values, never row keys;
         # each row's first cell is its own object, so its identity names the row.
         rank = {id(self.get_cell(key, first_column)): i for i, key in enumerate(order)}
         self.sort(first_column, key=lambda cell: rank[id(cell)])
+        return True

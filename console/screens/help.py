@@ -23,7 +23,28 @@ class HelpEntry:
     note: str = ""  # "refused: read-only", "demo only", ...
 
 
+def help_text(entries: Sequence[HelpEntry]) -> Content:
+    """One line an entry: the key right-aligned and bold, what it does, a muted note."""
+    width = max((len(e.key) for e in entries), default=1)
+    return Content("\n").join(
+        Content.assemble(
+            styled(entry.key.rjust(width), "", bold=True),
+            "  ",
+            entry.description,
+            "  " if entry.note else "",
+            styled(entry.note, "muted"),
+        )
+        for entry in entries
+    )
+
+
 class HelpScreen(ModalScreen[None]):
+    """The key list in a dialog.
+
+    Opaque (app.tcss), so showing it does not repaint the screen below through a tint,
+    and one Static holds every line: the dialog composes four widgets however many keys.
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close", id="close"),
     ]
@@ -33,19 +54,8 @@ class HelpScreen(ModalScreen[None]):
         self.entries = entries
 
     def compose(self) -> ComposeResult:
-        width = max((len(e.key) for e in self.entries), default=1)
         with Vertical(classes="dialog help"):
             yield Label("Keys", classes="dialog-title")
             with VerticalScroll():
-                for entry in self.entries:
-                    yield Static(
-                        Content.assemble(
-                            styled(entry.key.rjust(width), "", bold=True),
-                            "  ",
-                            entry.description,
-                            "  " if entry.note else "",
-                            styled(entry.note, "muted"),
-                        ),
-                        classes="help-row",
-                    )
+                yield Static(help_text(self.entries), classes="help-rows")
             yield Label("Esc closes", classes="dialog-hint")
