@@ -188,7 +188,8 @@ class WarroomApp(App[int]):
         if not self.is_running:
             return  # shutting down: screens are being taken apart
         screen = self.screen
-        if not self.paused and isinstance(screen, LiveScreen):
+        # A screen just pushed is composed when it mounts; `open_screen` renders it then.
+        if not self.paused and isinstance(screen, LiveScreen) and screen.is_mounted:
             screen.show(self.frame())
 
     def open_screen(self, screen: LiveScreen) -> None:

@@ -70,7 +70,7 @@ class ApiPanel(Panel):
         table = self.table
         rows = [self._row(table, v, series) for v in views if needle.lower() in v.name.lower()]
         table.sync(rows)
-        self.border_subtitle = f"filter: {needle}" if needle else ""
+        self.set_subtitle(f"filter: {needle}" if needle else "")
 
     def _status(self, view: ProbeView, p95: float | None) -> tuple[str, Tone]:
         last = view.last

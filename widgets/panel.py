@@ -39,6 +39,15 @@ class Panel(Vertical):
     def __init__(self, title: str, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.border_title = title
+        self._subtitle = ""
+
+    def set_subtitle(self, text: str) -> None:
+        """The border's subtitle. Textual repaints the whole panel on every set, even to
+        the same text (each second, that was most of the console's idle CPU): only on a
+        change."""
+        if text != self._subtitle:
+            self._subtitle = text
+            self.border_subtitle = text
 
 
 def is_stale(view: ProbeView | None) -> bool:
@@ -115,7 +124,7 @@ class ProbePanel(Panel, can_focus=True):
         subtitle = "limited view" if last is not None and last.unavailable else ""
         if stale and last is not None:
             subtitle = join(subtitle, f"stale {age(now, last.observed_at)}", sep=" · ").plain
-        self.border_subtitle = subtitle
+        self.set_subtitle(subtitle)
 
     def summary(self, metrics: Mapping[str, MetricValue]) -> Content | str:
         """The headline's extra when up (e.g. the round trip)."""

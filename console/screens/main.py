@@ -179,7 +179,7 @@ class MainScreen(Operations, DemoFaults):
         subtitle = f"filter: {self.needle}" if self.needle else ""
         if not frame.snapshot.alerts:
             subtitle = "✓ no open alerts"
-        self._alerts_panel.border_subtitle = subtitle
+        self._alerts_panel.set_subtitle(subtitle)
 
     def on_data_table_row_highlighted(self) -> None:
         self._refresh_bindings_if_changed()  # acknowledge/unacknowledge follow the selection
