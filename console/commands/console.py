@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from console.config import Config
     from console.screens.demo import DemoControl
-
-
-ESCDELAY_MS = "25"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,11 +23,6 @@ def run(args: argparse.Namespace) -> int:
 
 def run_console(config: Config, *, read_only: bool = False, demo: DemoControl | None = None) -> int:
     """Build the monitor and the app (the same factory the tests use) and run until quit."""
-    # How long a lone Escape waits to be told apart from the start of a key's escape
-    # sequence, read by Textual on import: its 100 ms made every Escape feel late. A
-    # terminal writes a sequence at once, so 25 ms (neovim waits 50, tmux 3.5 10) is
-    # ample, even over SSH; ESCDELAY in the environment still decides.
-    os.environ.setdefault("ESCDELAY", ESCDELAY_MS)
     from console.app import create_app
     from console.monitor import create_monitor
     from console.state.masking import protect_logs
