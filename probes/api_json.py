@@ -89,26 +89,3 @@ def decoded(response: Response, service: str) -> Any:
         return json.loads(response.body)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError both
         raise SourceError(f"malformed JSON from {service}", Status.UNKNOWN) from None
-
-
-async def fetch_json(
-    client: WireClient,
-    url: str,
-    *,
-    service: str,
-    headers: Mapping[str, str],
-    params: Mapping[str, str] | None = None,
-    timeout: float,
-    secrets: Sequence[Secret] = (),
-) -> Any:
-    """The decoded JSON body of a 200 answer (see `fetch`)."""
-    response = await fetch(
-        client,
-        url,
-        service=service,
-        headers=headers,
-        params=params,
-        timeout=timeout,
-        secrets=secrets,
-    )
-    return decoded(response, service)

@@ -10,7 +10,7 @@
   transaction with the limits as `SET LOCAL`, rolled back after it.
   Identifiers from the configuration are quoted with `psycopg.sql`; values are
   always query parameters.
-- JSON over HTTP: `probes.api_json.fetch_json`, one GET with the probe's headers.
+- JSON over HTTP: `probes.api_json.fetch`, one GET with the probe's headers.
 
 Both raise `SourceError` only; `measure` turns that (or any surprise) into a
 `ProbeResult`, so a probe's `run` never raises.

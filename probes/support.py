@@ -27,7 +27,7 @@ from psycopg import sql
 from console.config.durations import format_duration
 from console.config.golive import table_parts
 from console.config.model import SupportConfig
-from probes.api_json import fetch_json
+from probes.api_json import decoded, fetch
 from probes.http_wire import WireClient
 from probes.result import MetricValue, ProbeResult, Status, failure
 from probes.sources import (
@@ -114,7 +114,7 @@ class SupportProbe:
         return Measurement(metrics, {"source": "zendesk"}, unavailable=("oldest_waiting_age",))
 
     async def _count(self, client: WireClient, url: str, query: str) -> int:
-        body = await fetch_json(
+        response = await fetch(
             client,
             url,
             service=SERVICE,
@@ -123,6 +123,7 @@ class SupportProbe:
             timeout=self.timeout,
             secrets=[self._config.token] if self._config.token else [],
         )
+        body = decoded(response, SERVICE)
         count = body.get("count") if isinstance(body, dict) else None
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise SourceError(f'malformed {SERVICE} count: no "count"', Status.UNKNOWN)

@@ -18,11 +18,12 @@ import math
 from typing import Any, TypeGuard
 
 from console.config.model import TIMING_VITALS, VITALS, VitalsConfig
-from probes.api_json import fetch_json
+from probes.api_json import decoded, fetch
 from probes.http_wire import WireClient
 from probes.result import MetricValue, ProbeResult, Status
 from probes.sources import Measurement, SourceError, SqlSource, events_sql, measure
 
+SERVICE = "the vitals endpoint"
 # Samples of one vital: (p75 in the source's unit, or None; number of samples).
 Samples = dict[str, tuple[float | None, int]]
 
@@ -76,15 +77,15 @@ class VitalsProbe:
     async def _from_url(self) -> Samples:
         if self._client is None or self._config.url is None:
             raise SourceError("no HTTP client for the vitals endpoint")  # a wiring bug
-        body = await fetch_json(
+        response = await fetch(
             self._client,
             self._config.url,
-            service="the vitals endpoint",
+            service=SERVICE,
             headers=self._headers,
             timeout=self.timeout,
             secrets=list(self._config.headers.values()),
         )
-        return _parse(body)
+        return _parse(decoded(response, SERVICE))
 
 
 def _parse(body: Any) -> Samples:
