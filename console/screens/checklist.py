@@ -15,12 +15,13 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from console.checklist import ItemState
 from console.config.model import PHASES
 from console.screens.base import Frame, SubScreen
 from widgets.format import Tone, join, lines, styled
+from widgets.key_footer import KeyFooter
 from widgets.keyed_table import Column, KeyedTable, Row
 from widgets.panel import Line
 
@@ -105,7 +106,7 @@ class ChecklistScreen(SubScreen):
         yield ChecklistTable()
         # The highlighted item in full: at 80 columns both table columns are cut short.
         yield Line(id="checklist-selected")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(ChecklistTable).focus()

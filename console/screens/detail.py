@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Label, Sparkline
+from textual.widgets import Label, Sparkline
 
 from console.alerts.model import Occurrence
 from console.screens.base import Frame, SubScreen
@@ -17,6 +17,7 @@ from widgets.alerts import deadline_text, rule_metrics, state_of, value_text
 from widgets.events import event_line
 from widgets.format import DASH, age, fit, join, lines, metric_text, seconds, stamp, styled
 from widgets.funnel import FunnelPanel
+from widgets.key_footer import KeyFooter
 from widgets.keyed_table import Column, KeyedTable
 from widgets.panel import Line, ProbePanel, headline
 from widgets.probe_health import health_of
@@ -116,7 +117,7 @@ class DetailScreen(SubScreen):
             if self.kind == "postgres":
                 yield Label("Queries", classes="section-title")
                 yield Line(id="queries", classes="section")
-        yield Footer()
+        yield KeyFooter()
 
     def show(self, frame: Frame) -> None:
         now, view = frame.now, frame.snapshot.probe(self.probe)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from console.screens.base import Frame, SubScreen
 from console.snapshot import EventLine
 from widgets.format import DASH, stamp
+from widgets.key_footer import KeyFooter
 from widgets.keyed_table import Column, KeyedTable, Row
 
 
@@ -42,7 +43,7 @@ class EventLogScreen(SubScreen):
     def compose(self) -> ComposeResult:
         yield Label("Event and audit log", classes="screen-title")
         yield EventTable()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(EventTable).focus()

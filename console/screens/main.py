@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from console.keymap import ACTIONS
 from console.screens.base import Frame
@@ -36,6 +36,7 @@ from widgets.events import EventsPanel
 from widgets.format import Series
 from widgets.funnel import FunnelPanel
 from widgets.header import HeaderState, StatusHeader
+from widgets.key_footer import KeyFooter
 from widgets.panel import ProbePanel
 from widgets.probe_health import ProbeHealthPanel, ProbeHealthTable
 from widgets.support import SupportPanel
@@ -58,7 +59,7 @@ SLOW_AFTER = 5.0  # the plan's API alert line, seconds
 
 class MainScreen(Operations, DemoFaults):
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {WarroomCommands}
-    ALLOW_IN_MAXIMIZED_VIEW: ClassVar[str | None] = "StatusHeader, ActionsBar, Footer"
+    ALLOW_IN_MAXIMIZED_VIEW: ClassVar[str | None] = "StatusHeader, ActionsBar, KeyFooter"
     BINDINGS: ClassVar[list[BindingType]] = [
         *table_bindings(VIEW_ACTIONS),
         ("escape", "close", "Close"),
@@ -114,7 +115,7 @@ class MainScreen(Operations, DemoFaults):
                 yield EventsPanel()
         yield AlertsPanel(rule_metrics(config.rules))
         yield ActionsBar(id="actions")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter").display = False
@@ -185,9 +186,8 @@ class MainScreen(Operations, DemoFaults):
         self._refresh_bindings_if_changed()  # acknowledge/unacknowledge follow the selection
 
     def _refresh_bindings_if_changed(self) -> None:
-        # Textual's Footer recomposes on every refresh_bindings(): once a second that
-        # cost ~10% CPU and leaked ~20 MB a minute of FooterKey widgets. Refresh only
-        # when what applies actually changed.
+        # refresh_bindings() re-checks every binding of the screen and its ancestors:
+        # only when what applies actually changed, not on every highlight.
         applies = tuple(self.check_action(action, ()) for action in self._checked_actions)
         if applies != self._applies_last:
             self._applies_last = applies
