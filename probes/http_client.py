@@ -3,7 +3,7 @@
 HTTP endpoint probes and the API probes (Sentry, vitals, support) all go through
 `probes.http_wire.WireClient`: one per TLS verification setting, each with a small
 keep-alive pool per origin behind its own slots, so a slow or hung target ties up
-only its own connections. The Slack notifier keeps httpx (console/notify/slack.py).
+only its own connections. The Slack notifier makes its own WireClient (one connection).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def retry_after(headers: Mapping[str, str], default: float) -> float:
     """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date.
 
     `default` when it is absent, unreadable, negative or not finite (an `inf`
-    would pause a probe, or every Slack message, for good). `headers` is
-    lower-case (WireClient's) or case-insensitive (httpx's).
+    would pause a probe, or every Slack message, for good). `headers` has
+    lower-case names (WireClient's).
     """
     value = headers.get("retry-after", "").strip()
     if not value:

@@ -7,8 +7,8 @@ runs 500 probes at 5 s), and importing it with its trust store is ~0.1 s of the
 console's start. A probe sends one request shape - a method, a URL, a few headers,
 no body - and reads one answer: the status, the headers, a bounded body and when
 each phase happened. That is all this module does, in about a tenth of the CPU.
-The HTTP endpoint probes and the API probes (Sentry, vitals, support, through
-`probes.api_json`) use it; the Slack notifier, which POSTs, keeps httpx.
+The HTTP endpoint probes, the API probes (Sentry, vitals, support, through
+`probes.api_json`) and the Slack notifier (one POST with a JSON body) use it.
 
 Each origin (scheme, host, port) gets `per_origin` slots: a slow or hung target
 ties up only its own connections. A connection goes back to its origin's idle
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import re
 import ssl
 import time
@@ -79,12 +80,13 @@ class Request:
     origin: Origin
     server_name: str
     head: bytes  # request line and headers, through the blank line
+    body: bytes
     # Configured headers and the URL's user:password, which never follow a redirect
     # to another origin; userinfo in a Location is never sent.
     secrets: tuple[tuple[bytes, bytes], ...]
 
     @classmethod
-    def build(cls, method: str, url: str, headers: Mapping[str, str]) -> Request:
+    def build(cls, method: str, url: str, headers: Mapping[str, str], body: bytes = b"") -> Request:
         """Raises ValueError naming the URL's or a header's problem (never a header's value)."""
         fields = []
         for name, value in headers.items():
@@ -98,10 +100,12 @@ class Request:
         if parts.username is not None and not any(n.lower() == b"authorization" for n, _ in fields):
             pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
             fields.append((b"Authorization", b"Basic " + base64.b64encode(pair)))
-        return cls._for(method, url, tuple(fields))
+        return cls._for(method, url, tuple(fields), body)
 
     @classmethod
-    def _for(cls, method: str, url: str, secrets: tuple[tuple[bytes, bytes], ...]) -> Request:
+    def _for(
+        cls, method: str, url: str, secrets: tuple[tuple[bytes, bytes], ...], body: bytes
+    ) -> Request:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
@@ -125,25 +129,29 @@ class Request:
             b"Accept-Encoding: gzip, deflate",
         ]
         lines += [name + b": " + value for name, value in secrets]
-        if method in ("POST", "PUT"):
-            lines.append(b"Content-Length: 0")
+        if body or method in ("POST", "PUT"):
+            lines.append(b"Content-Length: %d" % len(body))
         return cls(
             method=method,
             url=f"{scheme}://{authority}{target}",
             origin=(scheme, ascii_host, port),
             server_name=ascii_host,
             head=b"\r\n".join(lines) + b"\r\n\r\n",
+            body=body,
             secrets=secrets,
         )
 
     def redirected(self, status: int, location: str) -> Request:
-        """Where a redirect points; configured headers never follow it to another origin."""
+        """Where a redirect points. Configured headers and the body never follow it to
+        another origin; the body follows only a redirect that keeps the method (307, 308)."""
         method = self.method
         if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
             method = "GET"
-        following = self._for(method, urljoin(self.url, location), ())
-        same = following.origin == self.origin
-        return self._for(method, following.url, self.secrets) if same else following
+        following = self._for(method, urljoin(self.url, location), (), b"")
+        if following.origin != self.origin:
+            return following
+        body = self.body if method == self.method else b""
+        return self._for(method, following.url, self.secrets, body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +369,7 @@ class WireClient:
         keep = False
         try:
             sent = time.perf_counter()
-            conn.transport.write(request.head)
+            conn.transport.write(request.head + request.body)
             status, headers, keep = await _read_head(conn, fresh=opened is not None)
             received = time.perf_counter()
             body, whole = await _read_body(conn, request.method, status, headers, limit)
@@ -491,7 +499,9 @@ def _timeout(phase: str, request: Request) -> WireError:
 
 
 def _os_error(exc: OSError) -> str:
-    text = str(exc)
     if isinstance(exc, ssl.SSLError) or not exc.strerror:
-        return text or type(exc).__name__
+        return str(exc) or type(exc).__name__
+    if exc.errno and exc.errno > 0:  # DNS errors (gaierror) have negative codes
+        # asyncio's strerror is "Connect call failed ('127.0.0.1', 9)": the errno says it plainly.
+        return os.strerror(exc.errno)
     return exc.strerror

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -301,6 +302,35 @@ async def test_redirects_keep_configured_headers_on_their_own_origin_only(
     assert b"GET /elsewhere" in seen["other"] and b"s3cret" not in seen["other"]
     unfollowed = await get(client, home.url + "/start")
     assert unfollowed.status == 302
+
+
+async def test_a_post_body_is_sent_and_follows_only_a_method_keeping_redirect(
+    serve: Serve, client: WireClient
+) -> None:
+    bodies: list[tuple[bytes, bytes]] = []
+    replies = {
+        b"/hook": b"HTTP/1.1 307 Temporary\r\nLocation: /kept\r\nContent-Length: 0\r\n\r\n",
+        b"/kept": b"HTTP/1.1 302 Found\r\nLocation: /dropped\r\nContent-Length: 0\r\n\r\n",
+        b"/dropped": OK,
+    }
+
+    async def handler(peer: Peer) -> None:
+        while True:
+            head = await peer.request()
+            length = re.search(rb"Content-Length: (\d+)", head)
+            body = await peer.reader.readexactly(int(length[1])) if length else b""
+            bodies.append((head.split(b" ")[0] + b" " + head.split(b" ")[1], body))
+            await peer.reply(replies[head.split(b" ")[1]])
+
+    server = await serve(handler)
+    payload = '{"text": "P0 — database down"}'.encode()
+    request = Request.build(
+        "POST", server.url + "/hook", {"Content-Type": "application/json"}, payload
+    )
+    response = await client.send(request, timeout=1.0, body_limit=100, follow_redirects=True)
+    assert response.status == 200
+    assert bodies == [(b"POST /hook", payload), (b"POST /kept", payload), (b"GET /dropped", b"")]
+    assert b"Content-Length: %d" % len(payload) in server.requests[0]
 
 
 async def test_a_redirect_loop_ends(serve: Serve, client: WireClient) -> None:

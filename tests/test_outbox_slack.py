@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from console.alerts.model import (
@@ -31,6 +30,7 @@ from console.config.secret import Secret
 from console.notify.slack import SlackNotifier
 from console.notify.slack_message import format_value, render
 from console.state import Store
+from probes.http_wire import WireClient
 
 HOOK_SECRET = "hookSECRETxyz123"
 DB_PASSWORD = "dbPW-s3cr3t-42"
@@ -92,9 +92,10 @@ def store(tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False) as c:
-        yield c
+async def client() -> AsyncIterator[WireClient]:
+    wire = WireClient(verify=True, per_origin=1)
+    yield wire
+    await wire.aclose()
 
 
 def occurrence(occ_id: str = "occ-1", **changes: Any) -> Occurrence:
@@ -122,7 +123,7 @@ def notifier(
     store: Store,
     webhook: Webhook | str,
     clock: Clock,
-    client: httpx.AsyncClient,
+    client: WireClient,
     holder: str = "test-1",
     give_up_after: float = 3600.0,
 ) -> SlackNotifier:
@@ -219,7 +220,7 @@ async def test_delivered_once_and_not_again_after_restart(
     store: Store,
     webhook: Webhook,
     clock: FakeClock,
-    client: httpx.AsyncClient,
+    client: WireClient,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -249,7 +250,7 @@ async def test_delivered_once_and_not_again_after_restart(
 
 
 async def test_429_waits_exactly_retry_after(
-    store: Store, webhook: Webhook, clock: FakeClock, client: httpx.AsyncClient
+    store: Store, webhook: Webhook, clock: FakeClock, client: WireClient
 ) -> None:
     webhook.replies = [(429, "rate_limited", {"Retry-After": "2"})]
     enqueue(store, clock)
@@ -270,7 +271,7 @@ async def test_429_waits_exactly_retry_after(
 
 
 async def test_500_then_200_delivers_once(
-    store: Store, webhook: Webhook, clock: FakeClock, client: httpx.AsyncClient
+    store: Store, webhook: Webhook, clock: FakeClock, client: WireClient
 ) -> None:
     webhook.replies = [(500, "internal_error", {})]
     enqueue(store, clock)
@@ -292,7 +293,7 @@ async def test_500_then_200_delivers_once(
 
 
 async def test_403_invalid_token_not_retried_audited_and_shown(
-    store: Store, webhook: Webhook, clock: FakeClock, client: httpx.AsyncClient
+    store: Store, webhook: Webhook, clock: FakeClock, client: WireClient
 ) -> None:
     webhook.default = (403, "invalid_token", {})
     enqueue(store, clock)
@@ -316,7 +317,7 @@ async def test_403_invalid_token_not_retried_audited_and_shown(
 
 
 async def test_gives_up_after_bounded_time(
-    store: Store, webhook: Webhook, clock: FakeClock, client: httpx.AsyncClient
+    store: Store, webhook: Webhook, clock: FakeClock, client: WireClient
 ) -> None:
     webhook.default = (503, "service unavailable", {})
     enqueue(store, clock)
@@ -339,7 +340,7 @@ async def test_gives_up_after_bounded_time(
 
 
 async def test_connection_error_is_retried(
-    store: Store, clock: FakeClock, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    store: Store, clock: FakeClock, client: WireClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     closed = f"http://127.0.0.1:9/services/T0/B0/{HOOK_SECRET}"  # discard port: refused
@@ -349,13 +350,15 @@ async def test_connection_error_is_retried(
     await until(lambda: outbox_row(store, "occ-1:fire:1")["last_error"] is not None)
     await sender.stop()
     await task
-    assert outbox_row(store, "occ-1:fire:1")["last_error"] == "connection error (ConnectError)"
+    assert outbox_row(store, "occ-1:fire:1")["last_error"] == (
+        "connection error (cannot connect to 127.0.0.1:9: Connection refused)"
+    )
     assert store.pending_notifications() == 1
     assert_no_secrets(store, Webhook(url=closed), caplog)
 
 
 async def test_at_most_one_request_per_second_fake_clock(
-    store: Store, webhook: Webhook, clock: FakeClock, client: httpx.AsyncClient
+    store: Store, webhook: Webhook, clock: FakeClock, client: WireClient
 ) -> None:
     for i in range(3):
         enqueue(store, clock, key=f"occ-{i}:fire:1", id=f"occ-{i}")
@@ -377,7 +380,7 @@ async def test_at_most_one_request_per_second_fake_clock(
 
 @pytest.mark.slow
 async def test_at_most_one_request_per_second_real_clock(
-    tmp_path: Path, webhook: Webhook, client: httpx.AsyncClient
+    tmp_path: Path, webhook: Webhook, client: WireClient
 ) -> None:
     clock = SystemClock()
     with Store.open(tmp_path / "real.sqlite3", clock) as real:
@@ -393,7 +396,7 @@ async def test_at_most_one_request_per_second_real_clock(
 
 
 async def test_two_notifiers_never_send_one_row_twice(
-    store: Store, webhook: Webhook, clock: FakeClock, client: httpx.AsyncClient
+    store: Store, webhook: Webhook, clock: FakeClock, client: WireClient
 ) -> None:
     for i in range(6):
         enqueue(store, clock, key=f"occ-{i}:fire:1", id=f"occ-{i}")

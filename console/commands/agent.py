@@ -41,7 +41,6 @@ def run(args: argparse.Namespace) -> int:
         datefmt="%Y-%m-%dT%H:%M:%SZ",
     )
     logging.Formatter.converter = time.gmtime
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     init_telemetry(config.telemetry, config.secrets(), config.console.environment)
     return asyncio.run(serve(config, sys.stdout, args.flush_timeout))

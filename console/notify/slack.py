@@ -11,8 +11,11 @@ sent again. Nothing is retried after a definite "no" (400/403/404/410...).
 
 Secrets: the webhook URL (whose path is the credential) and every configured
 secret are scrubbed from payloads before they are sent, and from errors before
-they are stored, audited or logged; httpx's own request log line, which contains
-the URL, is scrubbed by a logging filter while a notifier exists.
+they are stored, audited or logged (the wire client's errors name the host and
+port, never the path; a logging filter scrubs this module's log lines as well).
+
+The POST goes through the probes' HTTP/1.1 client (`probes.http_wire`): importing
+httpx and building its client cost the console ~0.1 s before its first frame.
 """
 
 from __future__ import annotations
@@ -23,8 +26,7 @@ import logging
 import random
 from contextlib import suppress
 from dataclasses import dataclass
-
-import httpx
+from http import HTTPStatus
 
 from console.clock import Clock
 from console.config.model import SlackConfig
@@ -32,6 +34,14 @@ from console.config.secret import Secret, scrub
 from console.state import OutboxRow, Store
 from console.state.masking import ScrubFilter, plain
 from probes.http_client import retry_after
+from probes.http_wire import (
+    ConnectTimeout,
+    PoolTimeout,
+    ReadTimeout,
+    Request,
+    WireClient,
+    WireError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +50,8 @@ POLL_INTERVAL = 1.0
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 300.0
 ERROR_TEXT_LIMIT = 120
+ANSWER_LIMIT = 64 * 1024  # Slack answers "ok" or a short error code
+_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +77,7 @@ class SlackNotifier:
         secrets: list[Secret],
         clock: Clock,
         holder: str,
-        client: httpx.AsyncClient | None = None,
+        client: WireClient | None = None,
         *,
         poll_interval: float = POLL_INTERVAL,
         min_interval: float = MIN_INTERVAL,
@@ -83,9 +95,13 @@ class SlackNotifier:
         self._min_interval = min_interval
         self._rng = rng or random.Random()
         self._own_client = client is None
-        # Made on the first delivery: a client loads a trust store (tens of ms), and
-        # the notifier starts with the console, before its first frame.
-        self._client = client
+        # One connection, kept alive between messages (they go one at a time); its
+        # trust store loads on the first https request, not before the first frame.
+        self._client = client or WireClient(verify=True, per_origin=1)
+        try:  # the URL is checked once here, so no request built later can fail on it
+            Request.build("POST", config.webhook_url.reveal(), _HEADERS)
+        except ValueError:
+            raise ValueError("slack.webhook_url is not an http(s) URL") from None  # no echo
         self._next_send = float("-inf")  # monotonic: earliest start of the next request
         self._paused_until = float("-inf")  # monotonic: end of a 429 Retry-After pause
         self._stopping = asyncio.Event()
@@ -93,8 +109,7 @@ class SlackNotifier:
         self._running = False
         self._lock = asyncio.Lock()
         self._log_filter = ScrubFilter(self._secrets)
-        for logger in (log, logging.getLogger("httpx")):
-            logger.addFilter(self._log_filter)
+        log.addFilter(self._log_filter)
         store.register_secrets(self._secrets)
 
     async def run(self) -> None:
@@ -127,10 +142,9 @@ class SlackNotifier:
         self._stopping.set()
         if self._running:
             await self._finished.wait()
-        if self._own_client and self._client is not None:
+        if self._own_client:
             await self._client.aclose()
-        for logger in (log, logging.getLogger("httpx")):
-            logger.removeFilter(self._log_filter)
+        log.removeFilter(self._log_filter)
 
     async def _deliver_one(self, *, respect_stop: bool) -> bool:
         """Claim and attempt one due row; False when none was due (or stopping)."""
@@ -173,28 +187,27 @@ class SlackNotifier:
 
     async def _post(self, row: OutboxRow) -> _Answer:
         body = json.dumps(plain(row.payload, self._secrets), ensure_ascii=False).encode()
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._config.timeout)
+        request = Request.build("POST", self._webhook.reveal(), _HEADERS, body)
         try:
-            response = await self._client.post(
-                self._webhook.reveal(),
-                content=body,
-                headers={"Content-Type": "application/json; charset=utf-8"},
+            response = await self._client.send(
+                request,
                 timeout=self._config.timeout,
+                body_limit=ANSWER_LIMIT,
+                follow_redirects=False,
             )
-        except httpx.TimeoutException:
-            return _Answer(None, "timeout")
-        except httpx.HTTPError as exc:
-            # Only the type: some httpx messages carry the request URL.
-            return _Answer(None, f"connection error ({type(exc).__name__})")
-        text = scrub(response.text.strip(), self._secrets)
-        if 200 <= response.status_code < 300 and text != "ok":
+        except (ConnectTimeout, ReadTimeout, PoolTimeout) as exc:
+            return _Answer(None, scrub(f"timeout ({exc})", self._secrets))
+        except WireError as exc:
+            return _Answer(None, scrub(f"connection error ({exc})", self._secrets))
+        status = response.status
+        text = scrub(response.body.decode("utf-8", "replace").strip(), self._secrets)
+        if 200 <= status < 300 and text != "ok":
             log.warning("slack: accepted with unexpected answer %r", text[:ERROR_TEXT_LIMIT])
-        reason = (text.splitlines() or [response.reason_phrase])[0][:ERROR_TEXT_LIMIT]
+        reason = (text.splitlines() or [_phrase(status)])[0][:ERROR_TEXT_LIMIT]
         return _Answer(
-            response.status_code,
-            f"{response.status_code} {reason}".strip(),
-            retry_after(response.headers, 1.0) if response.status_code == 429 else None,
+            status,
+            f"{status} {reason}".strip(),
+            retry_after(response.headers, 1.0) if status == 429 else None,
         )
 
     def _settle(self, row: OutboxRow, answer: _Answer) -> None:
@@ -229,3 +242,10 @@ class SlackNotifier:
         """Exponential in the attempt number, with jitter so two holders don't align."""
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (row.attempts - 1))
         return ceiling * (0.5 + self._rng.random() / 2)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
