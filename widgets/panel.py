@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -14,13 +14,28 @@ from console.snapshot import ProbeView
 from probes.result import MetricValue, Status
 from widgets.format import Series, age, badge, fit, join, status_badge, styled
 
+if TYPE_CHECKING:
+    from textual.css.styles import RulesMap
+
 
 class Line(Static):
     """A Static that repaints only when its content really changed."""
 
     def show(self, content: Content) -> None:
         if self.content != content:
-            self.update(content)
+            # A layout pass re-measures the screen's widgets; a value that keeps the
+            # line's height (a number ticking, most updates) needs only its own repaint.
+            self.update(content, layout=not self._keeps_height(content))
+
+    def _keeps_height(self, content: Content) -> bool:
+        width = self.content_size.width
+        rule = self.styles.width
+        if not width or (rule is not None and rule.is_auto):  # unmeasured, or sized by its text
+            return False  # (no width rule: as wide as its container)
+        if self.styles.height is not None and not self.styles.height.is_auto:
+            return True
+        rules = cast("RulesMap", self.styles)  # what Textual's own measuring passes
+        return self.visual.get_height(rules, width) == content.get_height(rules, width)
 
 
 class Panel(Vertical):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from textual.content import Content
+
 from tests.ui import scenarios
 from tests.ui.conftest import build_app, settle
 from tests.ui.fakes import FakeMonitor
@@ -88,3 +90,20 @@ async def test_nothing_selected_dims_alert_actions(
             assert app.screen.check_action(action, ()) is None
         await pilot.press("a", "s")
         assert app.screen is app.screen_stack[0]
+
+
+async def test_a_line_lays_out_again_only_when_its_height_changes(monitor: FakeMonitor) -> None:
+    app = build_app(monitor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        line = app.screen.query_one(DatabasePanel).query_one(".headline", Line)
+        width = line.content_size.width
+        line.show(Content("x"))
+        await pilot.pause()
+        line.show(Content("y" * width))  # one row, as before: a repaint alone
+        assert not line._layout_required
+        await pilot.pause()
+        line.show(Content("x " * width))  # wraps to two rows: the panel must grow
+        assert line._layout_required
+        await pilot.pause()
+        assert line.size.height == 2
