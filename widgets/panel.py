@@ -105,6 +105,7 @@ class ProbePanel(Panel, can_focus=True):
         super().__init__(title)
         self.probe = probe
         self._series: Series | None = None
+        self._shown: tuple[ProbeView | None, float] | None = None
 
     def _spark(self) -> None:
         """Exactly as many points as the sparkline is wide (none before it has a width)."""
@@ -117,6 +118,10 @@ class ProbePanel(Panel, can_focus=True):
 
     def on_resize(self) -> None:
         self._spark()
+        if self._shown is not None and self._series is not None:
+            # Bodies fit their width (funnel step names): one shown before the first
+            # layout, or at another width, is drawn again at this one.
+            self.show(*self._shown, self._series)
 
     def compose(self) -> ComposeResult:
         yield Line(classes="headline")
@@ -125,6 +130,7 @@ class ProbePanel(Panel, can_focus=True):
         yield Line(classes="body")
 
     def show(self, view: ProbeView | None, now: float, series: Series) -> None:
+        self._shown = (view, now)
         last = view.last if view is not None else None
         metrics: Mapping[str, MetricValue] = last.metrics if last is not None else {}
         stale = is_stale(view)

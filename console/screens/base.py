@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.binding import Binding, BindingType
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -35,6 +36,15 @@ class LiveScreen(Screen[None]):
 
     def show(self, frame: Frame) -> None:
         """Render `frame`; called only while this screen is on top and the console is not paused."""
+
+    def _screen_resized(self, size: Size) -> None:
+        # Textual lays the whole screen out again for every Resize it gets, also one
+        # that repeats the size it is laid out at: at start-up it sends three (the
+        # driver's, the terminal's in-band report re-posted on idle, the screen's own
+        # first region), each a full layout of the dashboard (~40 ms). Changes of
+        # content lay out through refresh(layout=True); a size change still does here.
+        if size != self.outer_size:
+            super()._screen_resized(size)
 
 
 class SubScreen(LiveScreen):

@@ -73,6 +73,7 @@ class MainScreen(Operations, DemoFaults):
         self._views: list[tuple[Widget, Callable[[Frame], None]]] = []
         self._last: Frame | None = None
         self._applies_last: tuple[bool | None, ...] = ()
+        self._fitted_width: int | None = None
         self._checked_actions = (
             *ACTIONS,
             "cancel_action",
@@ -134,12 +135,22 @@ class MainScreen(Operations, DemoFaults):
         self._views.append((self._alerts_panel, self._show_alerts))
         self._header = self.query_one(StatusHeader)
         self._actions_bar = self.query_one(ActionsBar)
-        self.warroom.render_frame()
+        # Directly, not through the app's render_frame (which skips a screen until its
+        # mount is over): the probes' first results are in by now (App.on_load waits for
+        # them), and the first paint is then a frame with data, not empty panels that
+        # wait for the next monitor change or refresh tick (up to a whole second).
+        self.show(self.warroom.frame())
 
     def on_resize(self, event: events.Resize) -> None:
+        if event.size.width == self._fitted_width:
+            return  # Textual repeats Resize events of the same size (three at start-up)
+        self._fitted_width = event.size.width
         self.query_one(AlertsTable).fit_columns(event.size.width)
-        if self._views:  # mounted: render now, the new column needs its cells
-            self._rerender()
+        if self._views:
+            # Once the new size's breakpoint classes are applied (after this handler),
+            # which show or hide panels: the new column needs its cells, a panel
+            # revealed by them its content.
+            self.call_after_refresh(self._rerender)
 
     # -- rendering -----------------------------------------------------------------
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+import pytest
+from textual import events
+from textual.app import App, ComposeResult
 from textual.content import Content
+from textual.geometry import Size
 
 from tests.ui import scenarios
 from tests.ui.conftest import build_app, settle
@@ -92,18 +96,47 @@ async def test_nothing_selected_dims_alert_actions(
         assert app.screen is app.screen_stack[0]
 
 
-async def test_a_line_lays_out_again_only_when_its_height_changes(monitor: FakeMonitor) -> None:
-    app = build_app(monitor)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        line = app.screen.query_one(DatabasePanel).query_one(".headline", Line)
-        width = line.content_size.width
+class OneLine(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Line()
+
+
+async def test_a_line_lays_out_again_only_when_its_height_changes() -> None:
+    app = OneLine()
+    async with app.run_test(size=(40, 10)) as pilot:
+        line = app.query_one(Line)
         line.show(Content("x"))
         await pilot.pause()
-        line.show(Content("y" * width))  # one row, as before: a repaint alone
+        line.show(Content("y" * 40))  # one row, as before: a repaint alone
         assert not line._layout_required
         await pilot.pause()
-        line.show(Content("x " * width))  # wraps to two rows: the panel must grow
+        line.show(Content("z " * 40))  # wraps to two rows: what is below must move
         assert line._layout_required
         await pilot.pause()
         assert line.size.height == 2
+
+
+async def test_a_repeated_resize_of_the_same_size_lays_nothing_out_again(
+    monitor: FakeMonitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = build_app(monitor)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        layouts: list[Size] = []
+        renders: list[object] = []
+        layout, show = screen._refresh_layout, screen.show
+
+        def counting(size: Size | None = None, scroll: bool = False) -> None:
+            if size is not None:  # a layout for a new size, not one a change of content asked for
+                layouts.append(size)
+            layout(size, scroll)
+
+        monkeypatch.setattr(screen, "_refresh_layout", counting)
+        monkeypatch.setattr(screen, "show", lambda frame: renders.append(show(frame)))
+        screen.post_message(events.Resize(Size(120, 40), Size(120, 40)))
+        await pilot.pause()
+        assert (layouts, renders) == ([], [])
+        screen.post_message(events.Resize(Size(100, 40), Size(100, 40)))  # a real change
+        await pilot.pause()
+        assert layouts == [Size(100, 40)] and renders
