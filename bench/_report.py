@@ -158,9 +158,9 @@ def render(res: dict[str, Any], command: str, args: argparse.Namespace) -> str:
                     f"`cat`'s echo on screen {_keys(fl['echo'])} (median / p95).",
                     "Screens are polled",
                     "with `tmux capture-pane -p` every 10 ms for start-up and every 2 ms for keys,",
-                    f"so the figures include up to one poll plus the floor.{hidden} Escape goes",
-                    "through Textual's 100 ms ESCDELAY (a lone ESC has to be told apart from the",
-                    "start of an escape sequence).",
+                    f"so the figures include up to one poll plus the floor.{hidden} A lone Escape",
+                    "waits ESCDELAY (Warroom's default 25 ms) to be told apart from the start of",
+                    "an escape sequence.",
                 ]
             ),
             "\n".join(verdict(res, args)),

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -116,6 +117,14 @@ class WarroomApp(App[int]):
         self._events: deque[EventLine] = deque(maxlen=LOCAL_EVENTS)
         self._quit_when_idle = False
         self.set_keymap(binding_keymap(self.keys))
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        if driver.__module__ == "textual.drivers.linux_driver":  # not on Windows, not web
+            from console.terminal import TerminalDriver
+
+            return TerminalDriver
+        return driver
 
     def get_default_screen(self) -> Screen[Any]:
         return MainScreen()

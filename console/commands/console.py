@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from console.config import Config
     from console.screens.demo import DemoControl
+
+# How long a lone ESC waits for the rest of a sequence before it is the Escape key
+# (console/terminal.py says why 25 ms); the environment's ESCDELAY wins.
+DEFAULT_ESCDELAY_MS = "25"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_console(config: Config, *, read_only: bool = False, demo: DemoControl | None = None) -> int:
     """Build the monitor and the app (the same factory the tests use) and run until quit."""
+    os.environ.setdefault("ESCDELAY", DEFAULT_ESCDELAY_MS)  # Textual reads it on import
     from console.app import create_app
     from console.monitor import create_monitor
     from console.state.masking import protect_logs
