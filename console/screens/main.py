@@ -137,8 +137,8 @@ class MainScreen(Operations, DemoFaults):
         self._actions_bar = self.query_one(ActionsBar)
         # Directly, not through the app's render_frame (which skips a screen until its
         # mount is over): the probes' first results are in by now (App.on_load waits for
-        # them), and the first paint is then a frame with data, not empty panels that
-        # wait for the next monitor change or refresh tick (up to a whole second).
+        # them), so the first layout measures panels with their content and the first
+        # paint has data, rather than empty panels laid out and painted again.
         self.show(self.warroom.frame())
 
     def on_resize(self, event: events.Resize) -> None:
