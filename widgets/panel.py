@@ -104,24 +104,22 @@ class ProbePanel(Panel, can_focus=True):
     def __init__(self, probe: str, title: str) -> None:
         super().__init__(title)
         self.probe = probe
-        self._series: Series | None = None
-        self._shown: tuple[ProbeView | None, float] | None = None
+        self._shown: tuple[ProbeView | None, float, Series] | None = None
 
-    def _spark(self) -> None:
+    def _spark(self, series: Series) -> None:
         """Exactly as many points as the sparkline is wide (none before it has a width)."""
-        if self.SPARK is None or self._series is None:
+        if self.SPARK is None:
             return
         spark = self.query_one(Sparkline)
         width = spark.content_size.width
         if width:
-            spark.data = fit(self._series(self.probe, self.SPARK, width), width)
+            spark.data = fit(series(self.probe, self.SPARK, width), width)
 
     def on_resize(self) -> None:
-        self._spark()
-        if self._shown is not None and self._series is not None:
-            # Bodies fit their width (funnel step names): one shown before the first
-            # layout, or at another width, is drawn again at this one.
-            self.show(*self._shown, self._series)
+        if self._shown is not None:
+            # The sparkline and bodies fit their width (funnel step names): what was
+            # shown before the first layout, or at another width, is drawn at this one.
+            self.show(*self._shown)
 
     def compose(self) -> ComposeResult:
         yield Line(classes="headline")
@@ -130,7 +128,7 @@ class ProbePanel(Panel, can_focus=True):
         yield Line(classes="body")
 
     def show(self, view: ProbeView | None, now: float, series: Series) -> None:
-        self._shown = (view, now)
+        self._shown = (view, now, series)
         last = view.last if view is not None else None
         metrics: Mapping[str, MetricValue] = last.metrics if last is not None else {}
         stale = is_stale(view)
@@ -139,8 +137,7 @@ class ProbePanel(Panel, can_focus=True):
         # would only push the panels below off the screen, so the headline says it alone.
         self.set_class(last is not None and not last.status.evaluable, "-measured-nothing")
         self.query_one(".headline", Line).show(headline(view, now, self.summary(metrics)))
-        self._series = series
-        self._spark()
+        self._spark(series)
         self.query_one(".body", Line).show(self.body(metrics, view, now))
         subtitle = "limited view" if last is not None and last.unavailable else ""
         if stale and last is not None:
