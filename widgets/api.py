@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -59,7 +60,7 @@ class ApiPanel(Panel):
     def compose(self) -> ComposeResult:
         yield ApiTable()
 
-    @property
+    @cached_property
     def table(self) -> ApiTable:
         return self.query_one(ApiTable)
 

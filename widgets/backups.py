@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Literal
 
 from textual.app import ComposeResult
@@ -36,18 +37,23 @@ class BackupsPanel(ProbePanel):
 
     def __init__(self, probe: str = "backups") -> None:
         super().__init__(probe, "Backups")
+        self._bars: dict[str, ProgressBar] = {}
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
         for action in ACTIONS:
             yield Line(classes=f"action action-{action}")
 
+    @cached_property
+    def action_lines(self) -> dict[str, Line]:
+        return {action: self.query_one(f".action-{action}", Line) for action in ACTIONS}
+
     def show_actions(self, actions: Sequence[ActionView]) -> None:
         """Running backups and drills from the snapshot, with their progress."""
         running = {a.action: a for a in actions if a.running}
         for action in ACTIONS:
             view = running.get(action)
-            line = self.query_one(f".action-{action}", Line)
+            line = self.action_lines[action]
             line.set_class(view is not None, "-running")
             progress = view.progress if view is not None else None
             text = (
@@ -58,14 +64,15 @@ class BackupsPanel(ProbePanel):
 
     def _bar(self, action: str, line: Line, progress: Progress | None) -> None:
         """A ProgressBar only while there is progress to show: even idle, one costs CPU."""
-        bars = self.query(f".bar-{action}").results(ProgressBar)
-        bar = next(bars, None)
+        bar = self._bars.get(action)
         if progress is None or not progress.bytes_total:
             if bar is not None:
+                del self._bars[action]
                 bar.remove()
             return
         if bar is None:
             bar = ProgressBar(total=progress.bytes_total, show_eta=False, classes=f"bar-{action}")
+            self._bars[action] = bar
             self.mount(bar, after=line)
         bar.update(total=progress.bytes_total, progress=progress.bytes_done)
 

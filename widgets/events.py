@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 
 from textual.app import ComposeResult
 from textual.content import Content
@@ -45,10 +46,18 @@ class EventsPanel(Panel):
     def __init__(self, *, limit: int = 50) -> None:
         super().__init__("Events", id="events")
         self.limit = limit
+        self._shown: Sequence[EventLine] | None = None
 
     def compose(self) -> ComposeResult:
         yield Line(classes="events")
 
+    @cached_property
+    def line(self) -> Line:
+        return self.query_one(Line)
+
     def show(self, events: Sequence[EventLine]) -> None:
+        if events == self._shown:
+            return  # the frame is new each second, its events rarely are
+        self._shown = events
         rows = [event_line(e) for e in events[: self.limit]]
-        self.query_one(Line).show(lines(*rows) if rows else styled("no events yet", "muted"))
+        self.line.show(lines(*rows) if rows else styled("no events yet", "muted"))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -23,6 +25,46 @@ Lines = list[list[Segment]]
 DrawKey = tuple[object, ...]
 # Drawn states kept per cell (cursor on/off, hover, focus...) before they are dropped.
 DRAWS_PER_CELL = 4
+
+
+# Characters rich's renderer treats specially (control codes, tabs, line breaks).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def draw_text_cell(text: Text, width: int, pad: int, pre: Style, post: Style) -> Lines | None:
+    """The one line DataTable draws for a one-line cell, or None if `text` is not one.
+
+    DataTable renders every cell through rich's general path (Styled(Padding(text))
+    into console.render_lines): about 0.25 ms a cell here, and each second a dozen
+    cells change. A cell made by `KeyedTable.cell` is one styled run of plain text,
+    cut with an ellipsis, between padding: the same segments, built directly.
+    tests/ui/test_keyed_table.py holds this to DataTable's own render.
+    """
+    plain = text.plain
+    inner = width - 2 * pad
+    if (
+        inner < 1
+        or text.spans
+        or not text.no_wrap
+        or text.overflow != "ellipsis"
+        or text.justify is not None
+        or text.end
+        or not isinstance(text.style, Style)
+        or _CONTROL.search(plain)
+    ):
+        return None
+    if cell_len(plain) > inner:
+        plain = set_cell_size(plain, inner - 1) + "…"
+    edge = pre + post
+    line = [Segment(" " * pad, edge)] if pad else []
+    # rich drops the text's style from an empty text (its span is empty)
+    line.append(Segment(plain, pre + text.style + post) if plain else Segment("", edge))
+    fill = inner - cell_len(plain)
+    if fill:
+        line.append(Segment(" " * fill, edge))
+    if pad:
+        line.append(Segment(" " * pad, edge))
+    return [line]
 
 
 def same(old: Text, new: Text) -> bool:
@@ -61,6 +103,7 @@ class KeyedTable(DataTable[Text]):
         keys = [key for key, _, _ in self.COLUMNS] + list(self.EXTRA)
         self._cell_index = {key: i for i, key in enumerate(keys)}
         self._reselect: str | None = None
+        self._tones: dict[str, tuple[object, Style]] = {}
         # DrawKey -> (the value drawn, its lines). See `_render_cell`.
         self._cell_draws: dict[DrawKey, tuple[object, Lines]] = {}
         # While render_lines runs: the widget's style and table options, read once a
@@ -109,8 +152,21 @@ class KeyedTable(DataTable[Text]):
 
     def cell(self, text: str, tone: Tone = "") -> Text:
         """A cell in a theme tone; plain text, so names with brackets are never markup."""
-        style = self.get_component_rich_style(f"tone--{tone}", partial=True) if tone else Style()
-        return Text(text, style=style, no_wrap=True, overflow="ellipsis", end="")
+        return Text(text, style=self._tone_style(tone), no_wrap=True, overflow="ellipsis", end="")
+
+    def _tone_style(self, tone: Tone) -> Style:
+        """The tone's style, kept while its CSS is: every repaint empties Textual's own
+        cache of component styles, and each frame builds a few hundred cells."""
+        if not tone:
+            return Style()
+        name = f"tone--{tone}"
+        source = self._component_styles.get(name)  # replaced whenever CSS is applied again
+        kept = self._tones.get(name)
+        if source is None:
+            return self.get_component_rich_style(name, partial=True)
+        if kept is None or kept[0] is not source:
+            kept = self._tones[name] = (source, self.get_component_rich_style(name, partial=True))
+        return kept[1]
 
     @property
     def selected_key(self) -> str | None:
@@ -127,7 +183,8 @@ class KeyedTable(DataTable[Text]):
             index = self.get_row_index(key)
         except RowDoesNotExist:
             return False
-        self.move_cursor(row=index, animate=False)
+        if index != self.cursor_row:
+            self.move_cursor(row=index, animate=False)
         return True
 
     def sync(self, rows: Sequence[Row]) -> None:
@@ -165,8 +222,8 @@ class KeyedTable(DataTable[Text]):
                     self.refresh()
                 else:
                     self._refresh_cells(changed)
-            if selected is not None and selected in wanted:
-                self.select_key(selected)
+            if (removed or added or moved) and selected is not None and selected in wanted:
+                self.select_key(selected)  # rows shifted under the cursor
             if changed or removed or added or moved:
                 self._drop_stale_renders()
 
@@ -262,14 +319,47 @@ class KeyedTable(DataTable[Text]):
         drawn = self._cell_draws.get(key)
         if drawn is not None and drawn[0] is value:
             return drawn[1]
-        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        self._cell_render_cache.clear()  # DataTable's copy, dead at the next changed cell
+        lines = None
+        if column_index >= 0 and not header and height == 1 and isinstance(value, Text):
+            lines = self._draw_text(
+                value, row_index, column_index, base_style, width, cursor, hover
+            )
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            self._cell_render_cache.clear()  # DataTable's copy, dead at the next changed cell
         if len(self._cell_draws) >= self._draws_limit():
             # Entries of rows gone or moved and of old cursor or hover states: past a
             # few per cell, start again from what is being painted.
             self._cell_draws.clear()
         self._cell_draws[key] = (value, lines)
         return lines
+
+    def _draw_text(
+        self,
+        text: Text,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool,
+        hover: bool,
+    ) -> Lines | None:
+        """A body cell as DataTable's `_render_cell` draws it, by `draw_text_cell`."""
+        if self.fixed_rows or self.fixed_columns:
+            return None  # fixed cells have their own styles: DataTable's path
+        component, post = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
+        return draw_text_cell(text, width, self.cell_padding, pre, post)
 
     def _draw_options(self) -> tuple[object, ...]:
         """The table's settings a cell's render depends on (read once a paint)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -110,7 +111,7 @@ class ProbePanel(Panel, can_focus=True):
         """Exactly as many points as the sparkline is wide (none before it has a width)."""
         if self.SPARK is None:
             return
-        spark = self.query_one(Sparkline)
+        spark = self.sparkline
         width = spark.content_size.width
         if width:
             spark.data = fit(series(self.probe, self.SPARK, width), width)
@@ -127,6 +128,19 @@ class ProbePanel(Panel, can_focus=True):
             yield Sparkline([], classes="spark")
         yield Line(classes="body")
 
+    # Shown every second: the children are looked up once (compose made them for good).
+    @cached_property
+    def headline_line(self) -> Line:
+        return self.query_one(".headline", Line)
+
+    @cached_property
+    def body_line(self) -> Line:
+        return self.query_one(".body", Line)
+
+    @cached_property
+    def sparkline(self) -> Sparkline:
+        return self.query_one(Sparkline)  # only panels with a SPARK have one
+
     def show(self, view: ProbeView | None, now: float, series: Series) -> None:
         self._shown = (view, now, series)
         last = view.last if view is not None else None
@@ -136,9 +150,9 @@ class ProbePanel(Panel, can_focus=True):
         # Down or unknown results carry no metrics (docs/contracts.md): a body of dashes
         # would only push the panels below off the screen, so the headline says it alone.
         self.set_class(last is not None and not last.status.evaluable, "-measured-nothing")
-        self.query_one(".headline", Line).show(headline(view, now, self.summary(metrics)))
+        self.headline_line.show(headline(view, now, self.summary(metrics)))
         self._spark(series)
-        self.query_one(".body", Line).show(self.body(metrics, view, now))
+        self.body_line.show(self.body(metrics, view, now))
         subtitle = "limited view" if last is not None and last.unavailable else ""
         if stale and last is not None:
             subtitle = join(subtitle, f"stale {age(now, last.observed_at)}", sep=" · ").plain

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -91,7 +92,7 @@ class ProbeHealthPanel(Panel):
         if self._shown is not None:
             self.table.show(*self._shown)  # the new error column starts empty
 
-    @property
+    @cached_property
     def table(self) -> ProbeHealthTable:
         return self.query_one(ProbeHealthTable)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import cached_property, partial
 from typing import ClassVar
 
 from textual import events
@@ -119,8 +119,7 @@ class MainScreen(Operations, DemoFaults):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#filter").display = False
-        self.alerts = self.query_one(AlertsTable)
+        self.filter_field.display = False
         self.alerts.focus()
         series = self.warroom.monitor.series
         for panel in self.query(ProbePanel):
@@ -145,12 +144,16 @@ class MainScreen(Operations, DemoFaults):
         if event.size.width == self._fitted_width:
             return  # Textual repeats Resize events of the same size (three at start-up)
         self._fitted_width = event.size.width
-        self.query_one(AlertsTable).fit_columns(event.size.width)
+        self.alerts.fit_columns(event.size.width)
         if self._views:
             # Once the new size's breakpoint classes are applied (after this handler),
             # which show or hide panels: the new column needs its cells, a panel
             # revealed by them its content.
             self.call_after_refresh(self._rerender)
+
+    @cached_property
+    def filter_field(self) -> Input:
+        return self.query_one("#filter", Input)
 
     # -- rendering -----------------------------------------------------------------
 
@@ -228,22 +231,34 @@ class MainScreen(Operations, DemoFaults):
         if action == "cancel_action":
             return app.can_cancel()
         if action == "close":
-            return self.query_one("#filter").display or self.maximized is not None
+            return self.filter_field.display or self.maximized is not None
         return self._applies(action)
 
     def _applies(self, action: str) -> bool | None:
-        """True when the action can run now, None (shown dimmed) when it does not apply."""
-        app, alert = self.warroom, self.selected_alert
-        config = app.config
-        applies = {
-            "acknowledge": alert is not None and alert.ack is None and not alert.degraded,
-            "unacknowledge": alert is not None and alert.ack is not None,
-            "silence": alert is not None,
-            "backup": config.backup is not None and not app.busy("backup"),
-            "drill": config.drill is not None and not app.busy("drill"),
-            "details": self._detail_target() is not None,
-            "zoom": self.focused is not None or self.maximized is not None,
-        }.get(action, True)
+        """True when the action can run now, None (shown dimmed) when it does not apply.
+
+        Asked for every action each frame: each case looks up only what it needs.
+        """
+        app = self.warroom
+        if action in ("acknowledge", "unacknowledge", "silence"):
+            alert = self.selected_alert
+            if alert is None:
+                applies = False
+            elif action == "acknowledge":
+                applies = alert.ack is None and not alert.degraded
+            elif action == "unacknowledge":
+                applies = alert.ack is not None
+            else:
+                applies = True
+        elif action in ("backup", "drill"):
+            configured = app.config.backup if action == "backup" else app.config.drill
+            applies = configured is not None and not app.busy(action)
+        elif action == "details":
+            applies = self._detail_target() is not None
+        elif action == "zoom":
+            applies = self.focused is not None or self.maximized is not None
+        else:
+            applies = True
         return True if applies else None
 
     # -- view actions ----------------------------------------------------------------
@@ -260,7 +275,7 @@ class MainScreen(Operations, DemoFaults):
         return None if alert is None else (alert.probe, alert.id)
 
     def action_details(self) -> None:
-        if self.focused is self.query_one("#filter"):
+        if self.focused is self.filter_field:
             self._close_filter(keep=True)
             return
         target = self._detail_target()
@@ -270,7 +285,7 @@ class MainScreen(Operations, DemoFaults):
             self.warroom.open_screen(DetailScreen(probe, kind, alert_id=alert_id))
 
     def action_filter(self) -> None:
-        field = self.query_one("#filter", Input)
+        field = self.filter_field
         field.display = True
         field.cursor_blink = self.warroom.cursor_blink
         # Focus now, not after the next refresh: keys typed right after `/` go to the input.
@@ -282,7 +297,7 @@ class MainScreen(Operations, DemoFaults):
             self._rerender()
 
     def _close_filter(self, *, keep: bool) -> None:
-        field = self.query_one("#filter", Input)
+        field = self.filter_field
         if not keep:
             field.value = ""
             self.needle = ""
@@ -291,7 +306,7 @@ class MainScreen(Operations, DemoFaults):
         self._rerender()
 
     def action_close(self) -> None:
-        if self.query_one("#filter").display:
+        if self.filter_field.display:
             self._close_filter(keep=False)
         elif self.maximized is not None:
             self.minimize()

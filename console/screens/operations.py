@@ -7,7 +7,7 @@ touches a widget from a worker.
 
 from __future__ import annotations
 
-from functools import partial
+from functools import cached_property, partial
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -33,7 +33,12 @@ class Operations(LiveScreen):
 
     @property
     def selected_alert(self) -> Occurrence | None:
-        return self.query_one(AlertsTable).selected
+        return self.alerts.selected
+
+    @cached_property
+    def alerts(self) -> AlertsTable:
+        # Asked several times a frame (which actions apply): looked up once, it never changes.
+        return self.query_one(AlertsTable)
 
     def action_refuse(self, action_id: str) -> None:
         self.notify(

@@ -6,11 +6,15 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.style import Style
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from widgets.format import Tone
 from widgets.keyed_table import Column, KeyedTable, Row
@@ -87,15 +91,23 @@ async def started(pilot: Pilot[Any], names: list[str]) -> AgeTable:
 
 @pytest.fixture
 def upstream_renders(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
-    """Each (row, column) DataTable itself renders, past KeyedTable's cache."""
+    """Each (row, column) drawn past KeyedTable's cache: by its shortcut or by DataTable."""
     calls: list[tuple[int, int]] = []
     render = DataTable._render_cell
+    draw = KeyedTable._draw_text
 
     def counting(self: DataTable[Any], row: int, column: int, *args: Any, **kw: Any) -> Any:
         calls.append((row, column))
         return render(self, row, column, *args, **kw)
 
+    def drawing(self: KeyedTable, text: Text, row: int, column: int, *args: Any) -> Any:
+        lines = draw(self, text, row, column, *args)
+        if lines is not None:
+            calls.append((row, column))
+        return lines
+
     monkeypatch.setattr(DataTable, "_render_cell", counting)
+    monkeypatch.setattr(KeyedTable, "_draw_text", drawing)
     return calls
 
 
@@ -247,3 +259,43 @@ async def test_caches_stay_small_however_long_it_runs() -> None:
         assert len(table._cell_render_cache) <= 1
         assert len(table._cell_draws) <= 4 * (lines + 1) * (len(table.columns) + 1) + 64
         assert cells(table) == fresh(table)
+
+
+WORDS = ["", "a", "up", "9s", "finding 5.8s ago: no backup", "漢字", "a漢b", "✓ reporting", "🙂x"]
+
+
+async def test_cells_are_drawn_as_datatable_draws_them() -> None:
+    """`draw_text_cell` is a shortcut past rich's renderer: whatever the text, width,
+    tone, cursor or hover, its segments are the ones DataTable's own path makes."""
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = await started(pilot, ["a", "b"])
+        tones: list[Tone] = ["", "success", "warning", "error", "muted"]
+        shortcuts = []
+
+        @settings(max_examples=400, deadline=None, derandomize=True)
+        @given(
+            text=st.sampled_from(WORDS) | st.text(st.characters(codec="utf-8"), max_size=12),
+            tone=st.sampled_from(tones),
+            width=st.integers(0, 14),
+            cursor=st.booleans(),
+            hover=st.booleans(),
+            pad=st.integers(0, 2),
+        )
+        def check(text: str, tone: Tone, width: int, cursor: bool, hover: bool, pad: int) -> None:
+            table.cell_padding = pad
+            cell = table.cell(text, tone)
+            table._data[RowKey("b")][ColumnKey("state")] = cell
+            table._clear_caches()
+            base = Style(bgcolor="black")
+            theirs = DataTable._render_cell(table, 1, 1, base, width, cursor, hover)
+            ours = table._draw_text(cell, 1, 1, base, width, cursor, hover)
+            if ours is not None:
+                shortcuts.append(text)
+                assert ours == theirs
+
+        check()
+        assert len(shortcuts) > 100  # the cells wider than their padding take it
+        for text in ("a\tb", "a\nb", "\x1b[1m"):  # what rich's renderer must handle
+            assert table._draw_text(table.cell(text), 1, 1, Style(), 9, False, False) is None
+        assert table._draw_text(Text("plain"), 1, 1, Style(), 9, False, False) is None
