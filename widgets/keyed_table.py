@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -17,6 +17,9 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
 
 from widgets.format import Tone
+
+if TYPE_CHECKING:
+    from textual.css.styles import RenderStyles
 
 Column = tuple[str, str, int]  # key, label, fixed width
 Row = tuple[str, Sequence[Text]]  # row key, one cell per key of CELLS, in that order
@@ -71,6 +74,20 @@ def same(old: Text, new: Text) -> bool:
     """Text's == compares text and spans only: a cell that changes tone alone (a theme
     change restyles every tone) is a changed cell too."""
     return old == new and old.style == new.style
+
+
+class _PaintedStyles:
+    """A component's styles for the length of one paint, its rich style worked out once.
+
+    Everything else is read through from the styles themselves.
+    """
+
+    def __init__(self, styles: RenderStyles) -> None:
+        self._styles = styles
+        self.rich_style = styles.rich_style
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._styles, name)
 
 
 class KeyedTable(DataTable[Text]):
@@ -410,6 +427,18 @@ class KeyedTable(DataTable[Text]):
         if "background_colors" not in paint:
             paint["background_colors"] = super().background_colors
         return paint["background_colors"]  # type: ignore[return-value]
+
+    def get_component_styles(self, *names: str) -> RenderStyles:
+        """While painting, one component's styles once: DataTable asks for the header's
+        on every line it draws (used or not), and each ask merges styles and works out
+        the rich style by walking every ancestor, about 40 % of a line's render."""
+        paint = self._paint
+        if paint is None:
+            return super().get_component_styles(*names)
+        key = f"component {names}"
+        if key not in paint:
+            paint[key] = _PaintedStyles(super().get_component_styles(*names))
+        return cast("RenderStyles", paint[key])
 
     def _clear_caches(self) -> None:
         super()._clear_caches()
