@@ -7,6 +7,7 @@ change state; screens render it on the refresh tick, and only when it changed.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
@@ -89,6 +90,11 @@ class WarroomApp(App[int]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     cursor_blink: bool = True
     """Input cursors blink; tests turn this off so screenshots are stable."""
+    freeze_heap_after_start: bool = False
+    """Set by the `warroom` command, not by tests (many apps share their process): once
+    the first data frame is up, what start-up made (Textual, the CSS, the widgets) is
+    kept out of the garbage collector's passes. Each full pass walked all of it: 64 ms
+    at 120x40, a stall every minute or so, a tenth of the console's idle CPU."""
 
     def __init__(
         self,
@@ -165,6 +171,11 @@ class WarroomApp(App[int]):
         self.render_frame()
         if self._snapshot is not None and all(p.last for p in self._snapshot.probes):
             self._shown_data = True
+            if self.freeze_heap_after_start:
+                self.call_after_refresh(self._freeze_heap)
+
+    def _freeze_heap(self) -> None:
+        gc.freeze()
 
     def _invalidate(self) -> None:
         self._frame = None

@@ -30,6 +30,7 @@ DrawKey = tuple[object, ...]
 DRAWS_PER_CELL = 4
 
 
+PLAIN = Style()  # an untoned cell's (Styles are immutable: one serves every cell)
 # Characters rich's renderer treats specially (control codes, tabs, line breaks).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -175,7 +176,7 @@ class KeyedTable(DataTable[Text]):
         """The tone's style, kept while its CSS is: every repaint empties Textual's own
         cache of component styles, and each frame builds a few hundred cells."""
         if not tone:
-            return Style()
+            return PLAIN
         name = f"tone--{tone}"
         source = self._component_styles.get(name)  # replaced whenever CSS is applied again
         kept = self._tones.get(name)

@@ -38,4 +38,5 @@ def run_console(config: Config, *, read_only: bool = False, demo: DemoControl | 
     init_telemetry(config.telemetry, config.secrets(), config.console.environment)
     monitor = create_monitor(config, read_only=read_only)
     app = create_app(monitor, read_only=read_only, demo=demo)
+    app.freeze_heap_after_start = True
     return app.run() or 0
