@@ -93,8 +93,8 @@ class WarroomApp(App[int]):
     freeze_heap_after_start: bool = False
     """Set by the `warroom` command, not by tests (many apps share their process): once
     the first data frame is up, what start-up made (Textual, the CSS, the widgets) is
-    kept out of the garbage collector's passes. Each full pass walked all of it: 64 ms
-    at 120x40, a stall every minute or so, a tenth of the console's idle CPU."""
+    kept out of the garbage collector's passes. A full pass walked all of it: 64 ms at
+    120x40, a stall of the UI each time the long-lived objects grew by a quarter."""
 
     def __init__(
         self,

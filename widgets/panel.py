@@ -120,7 +120,7 @@ class ProbePanel(Panel, can_focus=True):
         if self._shown is not None:
             # The sparkline and bodies fit their width (funnel step names): what was
             # shown before the first layout, or at another width, is drawn at this one.
-            self.show(*self._shown)
+            self._draw(*self._shown)
 
     def compose(self) -> ComposeResult:
         yield Line(classes="headline")
@@ -142,6 +142,22 @@ class ProbePanel(Panel, can_focus=True):
         return self.query_one(Sparkline)  # only panels with a SPARK have one
 
     def show(self, view: ProbeView | None, now: float, series: Series) -> None:
+        if not self._shows(view, series):
+            self._draw(view, now, series)
+
+    def _shows(self, view: ProbeView | None, series: Series) -> bool:
+        """Whether the panel already shows `view`: each frame is a new snapshot, but a
+        probe's result changes every 5-60 s. What a panel draws comes from the result,
+        whether it is overdue, and the series (which grows with each result); only a
+        stale panel counts from `now` (its age)."""
+        if self._shown is None or is_stale(view):
+            return False
+        shown, _, shown_series = self._shown
+        if shown is None or view is None or shown_series is not series:
+            return False
+        return shown.last is view.last and shown.overdue == view.overdue
+
+    def _draw(self, view: ProbeView | None, now: float, series: Series) -> None:
         self._shown = (view, now, series)
         last = view.last if view is not None else None
         metrics: Mapping[str, MetricValue] = last.metrics if last is not None else {}

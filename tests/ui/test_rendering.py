@@ -11,6 +11,8 @@ from textual.app import App, ComposeResult
 from textual.content import Content
 from textual.geometry import Size
 
+from console.clock import FakeClock
+from console.snapshot import ProbeView
 from tests.ui import scenarios
 from tests.ui.conftest import build_app, settle
 from tests.ui.fakes import FakeMonitor
@@ -18,6 +20,7 @@ from widgets.alerts import AlertsTable
 from widgets.api import ApiTable
 from widgets.database import DatabasePanel
 from widgets.errors import ErrorsPanel
+from widgets.format import Series
 from widgets.header import StatusHeader
 from widgets.panel import Line
 
@@ -140,3 +143,49 @@ async def test_a_repeated_resize_of_the_same_size_lays_nothing_out_again(
         screen.post_message(events.Resize(Size(100, 40), Size(100, 40)))  # a real change
         await pilot.pause()
         assert layouts == [Size(100, 40)] and renders
+
+
+async def test_a_panel_redraws_for_a_new_result_or_a_stale_age_not_every_frame(
+    make_monitor: Callable[..., FakeMonitor],
+    ui_clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    state = scenarios.healthy()
+    monitor = make_monitor(state)
+    app = build_app(monitor)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        panel = app.screen.query_one(DatabasePanel)
+        drawn: list[float] = []
+        draw = panel._draw
+
+        def counting(view: ProbeView | None, now: float, series: Series) -> None:
+            drawn.append(now)
+            draw(view, now, series)
+
+        monkeypatch.setattr(panel, "_draw", counting)
+
+        async def tick() -> None:
+            ui_clock.advance(1)
+            app.render_frame()
+            await pilot.pause()
+
+        await tick()
+        await tick()
+        assert drawn == []  # the same result: nothing of the panel changed
+
+        main = state.probes[0]
+        assert main.last is not None
+        newer = replace(main, last=replace(main.last, metrics={**main.last.metrics, "rtt": 0.009}))
+        monitor.set_state(replace(state, probes=(newer, *state.probes[1:])))
+        await tick()
+        assert len(drawn) == 1  # a new result
+        assert "rtt 9ms" in text(panel.query_one(".headline", Line))
+
+        overdue = replace(newer, overdue=True)
+        monitor.set_state(replace(state, probes=(overdue, *state.probes[1:])))
+        await tick()
+        first = text(panel.query_one(".headline", Line))
+        await tick()
+        assert len(drawn) == 3  # stale: its age counts from now, every frame
+        assert first != text(panel.query_one(".headline", Line))
