@@ -122,7 +122,6 @@ class WarroomApp(App[int]):
         self._tokens: dict[str, CancelToken] = {}
         self._events: deque[EventLine] = deque(maxlen=LOCAL_EVENTS)
         self._quit_when_idle = False
-        self.set_keymap(binding_keymap(self.keys))
 
     def get_driver_class(self) -> type[Driver]:
         driver = super().get_driver_class()
@@ -133,7 +132,7 @@ class WarroomApp(App[int]):
         return driver
 
     def get_default_screen(self) -> Screen[Any]:
-        return MainScreen()
+        return MainScreen(binding_keymap(self.keys))
 
     async def on_load(self) -> None:
         # Before the screen is composed: the probes then have the event loop to
@@ -218,11 +217,18 @@ class WarroomApp(App[int]):
 
     def toggle_pause(self) -> None:
         self.paused = not self.paused
-        self._invalidate()
+        if self.paused and self._frame is not None:
+            # The frame on screen, marked paused: only the header changes (a new frame
+            # would repaint every age and countdown in the same keypress).
+            self._frame = replace(self._frame, paused=True)
+        else:
+            self._invalidate()
         screen = self.screen
         if isinstance(screen, LiveScreen):
             screen.show(self.frame())  # once, so the header says PAUSED (or not)
-        self.notify("rendering paused" if self.paused else "rendering resumed", timeout=2)
+        # After that paint: a toast lays out the toast rack, which would hold it back.
+        message = "rendering paused" if self.paused else "rendering resumed"
+        self.call_after_refresh(self.notify, message, timeout=2)
 
     # -- actions ---------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Bindings from the keymap table (console/keymap.py), the one source of keys.
 
-Classes declare their bindings with the table's default keys and ids; the app
-applies the operator's `[keys]` through Textual's keymap (`binding_keymap`).
+Classes declare their bindings with the table's default keys and ids; the main
+screen applies the operator's `[keys]` to its bindings once (`binding_keymap`).
 Each mutating action has a hidden twin on the same key that only fires in
 read-only mode, so the key is refused out loud (a toast) instead of silently.
 """

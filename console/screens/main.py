@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property, partial
 from typing import ClassVar
 
@@ -55,6 +55,7 @@ def displayed(widget: Widget) -> bool:
 
 VIEW_ACTIONS = ("details", "filter", "checklist", "log", "pause", "refresh", "zoom", "help", "quit")
 SLOW_AFTER = 5.0  # the plan's API alert line, seconds
+HELP_SCREEN = "help"
 
 
 class MainScreen(Operations, DemoFaults):
@@ -65,8 +66,13 @@ class MainScreen(Operations, DemoFaults):
         ("escape", "close", "Close"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, keymap: Mapping[str, str]) -> None:
+        """`keymap`: binding id -> the operator's keys (console/screens/keys.py)."""
         super().__init__(id="main")
+        # Applied once, here, to the only screen whose bindings the operator remaps.
+        # Through App.set_keymap, Textual applies it again to every binding map of the
+        # focus chain on every key press (~3 ms of each key).
+        self._bindings.apply_keymap(keymap)
         self.needle = ""
         self._shown: dict[Widget, Frame] = {}
         # Each live widget with what renders it; held once (on mount), not queried every tick.
@@ -333,7 +339,12 @@ class MainScreen(Operations, DemoFaults):
             self.maximize(self.focused)
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self.help_entries()))
+        # One help screen for the app's life (its keys and read-only are fixed at
+        # start), kept when closed: reopening it composes nothing and its lines are
+        # already rendered (a new one cost ~20 ms of compose and CSS each press).
+        if not self.app.is_screen_installed(HELP_SCREEN):
+            self.app.install_screen(HelpScreen(self.help_entries()), HELP_SCREEN)
+        self.app.push_screen(HELP_SCREEN)
 
     async def action_quit(self) -> None:
         await self.warroom.action_quit()

@@ -44,3 +44,18 @@ async def test_help_closes(monitor: FakeMonitor, key: str) -> None:
         assert isinstance(app.screen, HelpScreen)
         await pilot.press(key)
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_help_reopens_as_it_was_without_composing_again(monitor: FakeMonitor) -> None:
+    app = build_app(monitor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        first = app.screen
+        rows = str(first.query_one(".help-rows", Static).render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        await pilot.press("question_mark")
+        assert app.screen is first and first.is_mounted
+        assert str(first.query_one(".help-rows", Static).render()) == rows
+        await pilot.press("question_mark")  # closes it, as the first time
+        assert isinstance(app.screen, MainScreen)

@@ -169,6 +169,8 @@ async def test_pause_stops_rendering_until_resumed(monitor: FakeMonitor) -> None
         await pilot.press("p")
         header = app.screen.query_one(StatusHeader)
         assert "PAUSED" in str(header.render())
+        await pilot.pause()
+        assert any("rendering paused" in toast for toast in toasts(app))
         monitor.set_state(scenarios.healthy())
         await settle(app, pilot)
         alerts = app.screen.query_one(AlertsTable)
