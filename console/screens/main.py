@@ -126,6 +126,9 @@ class MainScreen(Operations, DemoFaults):
 
     def on_mount(self) -> None:
         self.filter_field.display = False
+        # Fitted to the terminal now rather than on the first Resize, after the first
+        # layout: a column change lays the screen out again.
+        self.alerts.fit_columns(self.app.size.width)
         self.alerts.focus()
         series = self.warroom.monitor.series
         for panel in self.query(ProbePanel):
