@@ -78,7 +78,6 @@ class MainScreen(Operations, DemoFaults):
         # Each live widget with what renders it; held once (on mount), not queried every tick.
         self._views: list[tuple[Widget, Callable[[Frame], None]]] = []
         self._last: Frame | None = None
-        self._views_shown = False
         self._applies_last: tuple[bool | None, ...] = ()
         self._fitted_width: int | None = None
         self._checked_actions = (
@@ -186,17 +185,6 @@ class MainScreen(Operations, DemoFaults):
             self._header.show(HeaderState(snap, frame.now, frame.paused, frame.demo))
             self._actions_bar.show_running(frame.running)
             self._refresh_bindings_if_changed()
-        if self._views_shown:
-            # The panels' changes go out in a paint after the header's. Textual repaints
-            # the box around everything a paint changed, and the header's clock (each
-            # second) with a probe-health age or an alert countdown spans the screen:
-            # every widget on it is drawn again. Apart, each paint draws a few.
-            self.call_after_refresh(self._show_views, frame)
-        else:
-            self._show_views(frame)  # the first frame: panels with data in its layout
-            self._views_shown = True
-
-    def _show_views(self, frame: Frame) -> None:
         for widget, render in self._views:
             if self._fresh(widget, frame):
                 render(frame)
