@@ -170,11 +170,15 @@ class WarroomApp(App[int]):
         self.render_frame()
         if self._snapshot is not None and all(p.last for p in self._snapshot.probes):
             self._shown_data = True
-            if self.freeze_heap_after_start:
-                self.call_after_refresh(self._freeze_heap)
+            self.call_after_refresh(self._after_first_data)
 
-    def _freeze_heap(self) -> None:
-        gc.freeze()
+    def _after_first_data(self) -> None:
+        """What start-up leaves until the first data frame is on screen."""
+        main = self.screen_stack[0]
+        if isinstance(main, MainScreen):
+            main.prepare_help()
+        if self.freeze_heap_after_start:
+            gc.freeze()
 
     def _invalidate(self) -> None:
         self._frame = None

@@ -7,8 +7,8 @@ from textual.widgets import Static
 
 from console.keymap import ACTIONS
 from console.screens.help import HelpScreen
-from console.screens.main import MainScreen
-from tests.ui.conftest import build_app
+from console.screens.main import HELP_SCREEN, MainScreen
+from tests.ui.conftest import build_app, settle
 from tests.ui.fakes import FakeMonitor
 
 
@@ -59,3 +59,17 @@ async def test_help_reopens_as_it_was_without_composing_again(monitor: FakeMonit
         assert str(first.query_one(".help-rows", Static).render()) == rows
         await pilot.press("question_mark")  # closes it, as the first time
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_help_is_composed_before_the_first_press(monitor: FakeMonitor) -> None:
+    app = build_app(monitor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert not app.is_screen_installed(HELP_SCREEN)  # not before the first data frame
+        monitor.set_state(monitor.state)  # every probe's result is in
+        await settle(app, pilot)
+        help_screen = app.get_screen(HELP_SCREEN)
+        assert help_screen.is_running and help_screen not in app.screen_stack
+        assert help_screen.query_one(".help-rows", Static)  # composed, off the stack
+        await pilot.press("question_mark")
+        assert app.screen is help_screen
