@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -189,3 +190,21 @@ async def test_a_panel_redraws_for_a_new_result_or_a_stale_age_not_every_frame(
         await tick()
         assert len(drawn) == 3  # stale: its age counts from now, every frame
         assert first != text(panel.query_one(".headline", Line))
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+async def test_start_up_objects_are_frozen_after_the_first_data_frame_when_asked(
+    monitor: FakeMonitor, freeze: bool
+) -> None:
+    app = build_app(monitor)
+    app.freeze_heap_after_start = freeze  # the warroom command's setting; tests run many apps
+    before = gc.get_freeze_count()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            assert gc.get_freeze_count() == before  # not before every probe's result is in
+            monitor.set_state(monitor.state)
+            await settle(app, pilot)
+            assert (gc.get_freeze_count() > before) is freeze
+    finally:
+        gc.unfreeze()
