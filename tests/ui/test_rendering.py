@@ -208,3 +208,27 @@ async def test_start_up_objects_are_frozen_after_the_first_data_frame_when_asked
             assert (gc.get_freeze_count() > before) is freeze
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize(
+    ("size", "classes"), [((80, 24), {"-narrow", "-short"}), ((250, 70), {"-huge", "-tall"})]
+)
+async def test_the_main_screen_is_styled_for_its_size_before_its_first_frame(
+    monitor: FakeMonitor,
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    classes: set[str],
+) -> None:
+    restyled: list[object] = []
+    update = App.update_styles
+
+    def recording(app: App[object], node: object, animate: bool = True) -> None:
+        restyled.append(node)
+        update(app, node, animate)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(App, "update_styles", recording)
+    app = build_app(monitor)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        # Restyling the screen restyles every widget on it and lays them all out again.
+        assert app.screen.classes >= classes and app.screen not in restyled
