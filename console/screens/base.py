@@ -12,6 +12,7 @@ from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import Input
 
+from console.compositor import ChangedLinesCompositor
 from console.snapshot import EventLine, MonitorSnapshot
 from widgets.actions_bar import RunningAction
 
@@ -33,6 +34,12 @@ class LiveScreen(Screen[None]):
     """A screen the app's refresh tick renders; modals on top of it are not live screens."""
 
     _resumed = False
+
+    def __init__(
+        self, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._compositor = ChangedLinesCompositor()
 
     @property
     def warroom(self) -> WarroomApp:

@@ -8,11 +8,15 @@ from dataclasses import replace
 
 import pytest
 from textual import events
+from textual._compositor import ChopsUpdate, Compositor
 from textual.app import App, ComposeResult
 from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
 
 from console.clock import FakeClock
+from console.compositor import ChangedLinesCompositor
 from console.snapshot import ProbeView
 from tests.ui import scenarios
 from tests.ui.conftest import build_app, settle
@@ -232,3 +236,51 @@ async def test_the_main_screen_is_styled_for_its_size_before_its_first_frame(
         await settle(app, pilot)
         # Restyling the screen restyles every widget on it and lays them all out again.
         assert app.screen.classes >= classes and app.screen not in restyled
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (250, 70)])
+async def test_a_partial_update_paints_what_textuals_compositor_paints_asking_fewer_widgets(
+    monitor: FakeMonitor,
+    ui_clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+) -> None:
+    app = build_app(monitor)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        compositor = app.screen._compositor
+        assert isinstance(compositor, ChangedLinesCompositor)
+        asked: list[Widget] = []
+        render_lines = Widget.render_lines
+
+        def counting(widget: Widget, crop: Region) -> list[Strip]:
+            asked.append(widget)
+            return render_lines(widget, crop)
+
+        monkeypatch.setattr(Widget, "render_lines", counting)
+        updates: list[tuple[ChopsUpdate, int, ChopsUpdate, int]] = []
+        ours = compositor.render_partial_update
+
+        def both() -> ChopsUpdate | None:
+            dirty = compositor._dirty_regions.copy()
+            asked.clear()
+            update = ours()
+            ours_asked = len(asked)
+            compositor._dirty_regions.update(dirty)
+            asked.clear()
+            with monkeypatch.context() as textual:
+                textual.setattr(ChangedLinesCompositor, "_get_renders", Compositor._get_renders)
+                theirs = ours()
+            if update is not None and theirs is not None:
+                updates.append((update, ours_asked, theirs, len(asked)))
+            return update
+
+        monkeypatch.setattr(compositor, "render_partial_update", both)
+        for _ in range(3):  # the clock, the ages and the countdowns move
+            ui_clock.advance(1)
+            app.render_frame()
+            await pilot.pause()
+        assert updates
+        for update, ours_asked, theirs, theirs_asked in updates:
+            assert update.render_segments(app.console) == theirs.render_segments(app.console)
+            assert ours_asked < theirs_asked
