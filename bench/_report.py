@@ -163,6 +163,20 @@ def render(res: dict[str, Any], command: str, args: argparse.Namespace) -> str:
                     "an escape sequence.",
                 ]
             ),
+            *(
+                [
+                    " ".join(
+                        [
+                            "The stack's own floor: a Textual app that imports psycopg, opens",
+                            "one connection and shows one `SELECT 1` round trip",
+                            "(bench/floor_app.py, launched in the same rounds) has its first",
+                            f"data frame at {_ms(fl['stack_first_data'], spread=True)}.",
+                        ]
+                    )
+                ]
+                if fl.get("stack_first_data")
+                else []
+            ),
             "\n".join(verdict(res, args)),
             *(
                 ["Not measured as planned: " + "; ".join(res["notes"]) + "."]

@@ -12,7 +12,9 @@ supervisor, PostgreSQL, API and workload are never counted.
 1. first data frame: `capture-pane -p` every 10 ms from spawn until the screen shows
    data (Warroom: Database panel `✓ UP` + `rtt`, and every [http] row of the API panel
    with a latency when the panel is on screen; pg_activity: the `PostgreSQL N` header,
-   `Sessions:` and the activity table's header). A warm-up round is not counted.
+   `Sessions:` and the activity table's header). A warm-up round is not counted. The
+   same rounds launch bench/floor_app.py, a Textual app that shows one psycopg round
+   trip: the first data frame of the stack itself.
 2. idle CPU: utime+stime (+ reaped children) of the tree over 60 s, % of one core;
    terminal output over the same window from `pipe-pane`.
 3. RSS (VmRSS) at 1 min, and at 5 and 10 min with --long.
@@ -68,18 +70,26 @@ Screen = Callable[[str], bool]
 
 
 @dataclass
-class Contender:
+class Launch:
+    """What the start-up rounds launch."""
+
     name: str  # also the tmux session name
     command: str
     size: tuple[int, int]
     ready: Screen
+    env: dict[str, str] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class Contender(Launch):
+    """A console, measured also at steady state and for its keys."""
+
     paused: Screen
     pause_key: str
     help_open: Screen
     help_key: str
     help_close: tuple[str, ...]  # (key, label) pairs flattened: key, label, key, label
-    env: dict[str, str] = field(default_factory=dict)
-    results: dict[str, Any] = field(default_factory=dict)
 
 
 # -- what "data on screen" means -------------------------------------------------------
@@ -122,7 +132,12 @@ def painted(screen: str) -> bool:
 # -- measurements ------------------------------------------------------------------------
 
 
-def startup(tmux: Tmux, c: Contender, timeout: float) -> tuple[float, float]:
+def stack_floor() -> Launch:
+    command = shlex.join([sys.executable, str(Path(__file__).resolve().parent / "floor_app.py")])
+    return Launch("stack-floor", command, (120, 40), lambda s: "floor ✓ UP rtt" in s)
+
+
+def startup(tmux: Tmux, c: Launch, timeout: float) -> tuple[float, float]:
     spawned = tmux.spawn(c.name, c.command, c.size, c.env)
     try:
         paint, _ = wait_for(
@@ -302,12 +317,12 @@ def contenders(env: dict[str, str], workdir: Path) -> list[Contender]:
             warroom,
             size,
             warroom_ready(http_names, need_api=size == (120, 40)),
-            lambda s: bool(paused.search(s)),
-            "p",
-            warroom_help,
-            "?",
-            ("?", "?", "Escape", "Esc"),
             env={"WARROOM_STATE_PATH": str(workdir / f"{name}.sqlite3")},
+            paused=lambda s: bool(paused.search(s)),
+            pause_key="p",
+            help_open=warroom_help,
+            help_key="?",
+            help_close=("?", "?", "Escape", "Esc"),
         )
 
     return [
@@ -317,11 +332,11 @@ def contenders(env: dict[str, str], workdir: Path) -> list[Contender]:
             pga,
             (120, 40),
             pga_ready,
-            lambda s: re.search(r"(?m)^\s+PAUSE\s*$", s) is not None,
-            "Space",
-            lambda s: "sort by CPU%" in s,
-            "h",
-            ("x", "any key"),
+            paused=lambda s: re.search(r"(?m)^\s+PAUSE\s*$", s) is not None,
+            pause_key="Space",
+            help_open=lambda s: "sort by CPU%" in s,
+            help_key="h",
+            help_close=("x", "any key"),
         ),
         w((80, 24)),
     ]
@@ -355,8 +370,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print("floor (cat in the same tmux)…", file=sys.stderr)
         base = floor(tmux, args.presses)
         print(f"first data frame: 1 warm-up + {args.runs} rounds…", file=sys.stderr)
+        stack = stack_floor()
         for n in range(args.runs + 1):
-            for c in cs:
+            for c in (*cs, stack):
                 paint, data = startup(tmux, c, args.timeout)
                 print(
                     f"  {'warm-up' if n == 0 else n}: {c.name} paint {paint * 1000:.0f} ms, "
@@ -375,6 +391,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"console_speed: {exc}\ndemo: {demo.err.read_text()[-2000:]}", file=sys.stderr)
         info["loadavg_after"] = os.getloadavg()
         measured = {c.name: c.results for c in cs}
+        base["stack_first_data"] = stack.results["first_data"]
         return {"facts": info, "floor": base, "contenders": measured, "notes": notes}
     finally:
         if tmux is not None:
