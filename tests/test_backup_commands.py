@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -115,14 +116,23 @@ def test_ctrl_c_cancels_cleans_up_and_exits_130(
     pg_cluster: ThrowawayCluster,
 ) -> None:
     config = _config(tmp_path, pg_cluster, database=BIG_DB)
+    backups = tmp_path / "backups"
     command = [sys.executable, "-m", "console.cli", "backup", "--config", str(config)]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if line.startswith("backup: upload"):
-            proc.send_signal(signal.SIGINT)
-            break
-    out, _err = proc.communicate(timeout=60)
+    with pg_cluster.connect(BIG_DB) as holder, holder.transaction():
+        # pg_dump waits for this lock, so Ctrl-C surely comes mid-upload with the
+        # partial file open, however fast the machine dumps the table.
+        holder.execute("LOCK TABLE blobs IN ACCESS EXCLUSIVE MODE")
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.startswith("backup: upload"):
+                break
+        deadline = time.monotonic() + 30
+        while not any(backups.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert any(backups.iterdir()), "the upload never opened its partial file"
+        proc.send_signal(signal.SIGINT)
+        out, _err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert "cancelled" in out
     assert list((tmp_path / "backups").iterdir()) == []
