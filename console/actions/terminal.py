@@ -7,6 +7,7 @@ before the command exits 130.
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -98,13 +99,21 @@ def run_action(config: Config, name: str, action: Action, read_only: bool = Fals
 
 
 def _wait(finished: threading.Event, cancel: CancelToken, name: str) -> None:
-    # An Event, not Thread.join: a join interrupted by Ctrl-C can report the
-    # thread dead while it still runs (CPython 3.11), and we must not exit early.
-    while not finished.is_set():
-        try:
-            finished.wait(0.2)
-        except KeyboardInterrupt:
-            # Keep waiting: the worker must finish its cleanup before we exit.
-            if not cancel.cancelled:
+    # Ctrl-C only sets a flag here. Raised as KeyboardInterrupt it can land inside
+    # Event.wait while the condition's lock is held (a with-block is not safe
+    # against asynchronous exceptions), and the worker's finished.set() then waits
+    # on that lock forever. An Event, not Thread.join: a join interrupted by Ctrl-C
+    # can report the thread dead while it still runs (CPython 3.11).
+    if threading.current_thread() is not threading.main_thread():
+        finished.wait()  # only the main thread gets signals: nothing to cancel on
+        return
+    interrupted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupted.append(signum))
+    try:
+        while not finished.wait(0.2):
+            if interrupted and not cancel.cancelled:
+                # Keep waiting: the worker must finish its cleanup before we exit.
                 print(f"\ncancelling the {name}, cleaning up...", file=sys.stderr)
-            cancel.cancel()
+                cancel.cancel()
+    finally:
+        signal.signal(signal.SIGINT, previous)
