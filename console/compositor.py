@@ -4,8 +4,8 @@ Textual crops a partial update to the box around every changed region, then has
 each widget in that box render all of its lines (when the widget is not clipped),
 and keeps only the changed lines of the result. On the dashboard the clock at the
 top and the ages and countdowns further down change every second, so that box is
-the whole screen: every widget, 37 at 120x40, rendered its full height each second
-to paint a dozen lines. Here a widget renders only the rows from its first changed
+the whole screen: 36 widgets at 120x40 rendered their full height each second to
+paint about 20 lines. Here a widget renders only the rows from its first changed
 line to its last, and a widget without a changed line is not asked at all. What is
 painted is the same: lines that did not change were discarded unpainted anyway.
 """
@@ -49,10 +49,5 @@ class ChangedLinesCompositor(Compositor):
                 continue
             # The first and last changed rows bound what is asked of the widget; the
             # clip passed on is narrowed to them, so the strips line up with their rows.
-            top, bottom = rows[0], rows[-1] + 1
-            narrowed = Region(x, top, width, bottom - top)
-            yield (
-                region,
-                narrowed,
-                widget.render_lines(Region(x - region.x, top - region.y, width, bottom - top)),
-            )
+            narrowed = Region(x, rows[0], width, rows[-1] + 1 - rows[0])
+            yield region, narrowed, widget.render_lines(narrowed.translate(-region.offset))

@@ -104,9 +104,6 @@ def _wait(finished: threading.Event, cancel: CancelToken, name: str) -> None:
     # against asynchronous exceptions), and the worker's finished.set() then waits
     # on that lock forever. An Event, not Thread.join: a join interrupted by Ctrl-C
     # can report the thread dead while it still runs (CPython 3.11).
-    if threading.current_thread() is not threading.main_thread():
-        finished.wait()  # only the main thread gets signals: nothing to cancel on
-        return
     interrupted: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupted.append(signum))
     try:

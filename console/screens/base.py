@@ -51,17 +51,16 @@ class LiveScreen(Screen[None]):
     def _post_register(self, app: App[Any]) -> None:
         # Textual sets the breakpoint classes on the screen's first Resize, which comes
         # after the first frame: every widget was then styled, laid out and drawn a
-        # second time for them (~0.1 s of start-up, and at 80x24 a first frame in the
-        # wide layout). Set here, before the children are styled, that Resize finds
-        # nothing to change.
+        # second time for them (and at 80x24 the first frame had the wide layout).
+        # Set here, before the children are styled, that Resize finds nothing to change.
         super()._post_register(app)
         self.update_classes(breakpoint_classes(self, app.size), update=False)
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
         # Textual restyles a resumed screen and all its widgets, in case the theme
         # changed while it was covered. On the first resume nothing has covered it:
-        # its widgets were styled when they mounted, a moment before (~30 ms of
-        # start-up for the dashboard). Textual calls Screen's own handler after this one.
+        # its widgets were styled when they mounted, a moment before. Textual calls
+        # Screen's own handler after this one.
         if not self._resumed:
             self._resumed = True
             event.refresh_styles = False
