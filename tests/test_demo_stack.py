@@ -168,6 +168,18 @@ def test_health_and_fault_switches(client: httpx.Client, demo_api: DemoApi) -> N
     assert client.get("/api/journeys").status_code == 200
 
 
+def test_kept_alive_requests_are_answered_at_once(client: httpx.Client) -> None:
+    # The console shows these round trips as the API's latency: a Nagle stall on each
+    # kept-alive request (40 ms, the client's delayed ACK) would pass for a slow API.
+    client.get("/health")
+    took = []
+    for _ in range(5):
+        start = time.perf_counter()
+        assert client.get("/health").status_code == 200
+        took.append(time.perf_counter() - start)
+    assert min(took) < 0.02, took
+
+
 def test_bad_fault_bodies_change_nothing(client: httpx.Client, demo_api: DemoApi) -> None:
     for body in ({"latency": 5}, {"error_rate": 2}, {"latency_ms": -1}, [1]):
         assert client.post("/_faults", json=body).status_code == 400
