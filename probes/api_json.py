@@ -8,9 +8,10 @@ carries the status for callers that word some of them their own way.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from console.config.durations import format_duration
@@ -27,6 +28,8 @@ from probes.http_wire import (
 )
 from probes.result import Status, one_line
 from probes.sources import DEFAULT_RETRY_AFTER, RateLimited, SourceError
+
+T = TypeVar("T")
 
 # API answers are bigger than health pages (a page of issues), never this big.
 BODY_LIMIT = 8 << 20
@@ -89,3 +92,19 @@ def decoded(response: Response, service: str) -> Any:
         return json.loads(response.body)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError both
         raise SourceError(f"malformed JSON from {service}", Status.UNKNOWN) from None
+
+
+async def together(*calls: Coroutine[Any, Any, T]) -> list[T]:
+    """The results of `calls`, run side by side: one run costs the slowest, not the sum.
+
+    The first failure cancels the others and is raised as it is (not in a group), so
+    callers handle it as they would a lone call's; a 429 wins over any other failure,
+    since it is what holds the probe off the service.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(call) for call in calls]
+    except ExceptionGroup as failed:
+        errors = failed.exceptions
+        raise next((e for e in errors if isinstance(e, RateLimited)), errors[0]) from None
+    return [task.result() for task in tasks]

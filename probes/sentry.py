@@ -1,7 +1,8 @@
 """Error rates from Sentry's API: events per minute against the previous hour, new issues.
 
 Three reads with a bearer token: the project's id (once), `stats_v2` per minute by
-outcome over two hours, and the unresolved issues first seen in the last hour.
+outcome over two hours, and, side by side with those, the unresolved issues first
+seen in the last hour.
 
 - `events_per_minute` is the average over the last 5 *complete* minutes (the current
   minute is still filling up and would read low); "events" are every outcome, so a
@@ -22,7 +23,7 @@ from typing import Any
 
 from console.config.durations import format_duration
 from console.config.model import SentryConfig
-from probes.api_json import HttpStatusError, decoded, fetch
+from probes.api_json import HttpStatusError, decoded, fetch, together
 from probes.http_wire import Response, WireClient
 from probes.result import MetricValue, ProbeResult, Status, failure, one_line
 from probes.sources import RateLimited, SourceError
@@ -78,27 +79,15 @@ class SentryProbe:
 
     async def _measure(self) -> tuple[dict[str, MetricValue], dict[str, Any]]:
         org, project = self._config.org, self._config.project
-        if self._project_id is None:
-            body = await self._get(f"/api/0/projects/{org}/{project}/", {})
-            project_id = body.get("id") if isinstance(body, dict) else None
-            if not isinstance(project_id, str | int):
-                raise SourceError("malformed project response: no id", Status.UNKNOWN)
-            self._project_id = str(project_id)
-        stats = await self._get(
-            f"/api/0/organizations/{org}/stats_v2/",
-            {
-                "project": self._project_id,
-                "category": "error",
-                "field": FIELD,
-                "groupBy": "outcome",
-                "interval": "1m",
-                "statsPeriod": "2h",
-            },
+        # The issues do not need the project's id: both run while the id is looked up.
+        stats_response, issues_response = await together(
+            self._stats(),
+            self._request(
+                f"/api/0/projects/{org}/{project}/issues/",
+                {"query": "is:unresolved firstSeen:-1h", "limit": str(ISSUES_LIMIT)},
+            ),
         )
-        issues_response = await self._request(
-            f"/api/0/projects/{org}/{project}/issues/",
-            {"query": "is:unresolved firstSeen:-1h", "limit": str(ISSUES_LIMIT)},
-        )
+        stats = decoded(stats_response, SERVICE)
         issues = decoded(issues_response, SERVICE)
         if not isinstance(issues, list):
             raise SourceError("malformed issues response: not a list", Status.UNKNOWN)
@@ -110,6 +99,26 @@ class SentryProbe:
         if more:
             detail["note"] = f"more than {len(issues)} new issues (only the first page counted)"
         return metrics, detail
+
+    async def _stats(self) -> Response:
+        org = self._config.org
+        if self._project_id is None:
+            body = await self._get(f"/api/0/projects/{org}/{self._config.project}/", {})
+            project_id = body.get("id") if isinstance(body, dict) else None
+            if not isinstance(project_id, str | int):
+                raise SourceError("malformed project response: no id", Status.UNKNOWN)
+            self._project_id = str(project_id)
+        return await self._request(
+            f"/api/0/organizations/{org}/stats_v2/",
+            {
+                "project": self._project_id,
+                "category": "error",
+                "field": FIELD,
+                "groupBy": "outcome",
+                "interval": "1m",
+                "statsPeriod": "2h",
+            },
+        )
 
     async def _get(self, path: str, params: Mapping[str, str]) -> Any:
         return decoded(await self._request(path, params), SERVICE)

@@ -27,7 +27,7 @@ from psycopg import sql
 from console.config.durations import format_duration
 from console.config.golive import table_parts
 from console.config.model import SupportConfig
-from probes.api_json import decoded, fetch
+from probes.api_json import decoded, fetch, together
 from probes.http_wire import WireClient
 from probes.result import MetricValue, ProbeResult, Status, failure
 from probes.sources import (
@@ -103,7 +103,7 @@ class SupportProbe:
             raise SourceError("no HTTP client for the support desk")  # a wiring bug
         url = config.url.rstrip("/") + _COUNT_PATH
         searches = zendesk_searches(config, time.time())
-        counts = await asyncio.gather(
+        counts = await together(
             *(self._count(self._client, url, query) for query in searches.values())
         )
         metrics: dict[str, MetricValue] = {

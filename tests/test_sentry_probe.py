@@ -174,6 +174,18 @@ async def test_failures_are_one_line_results(
     assert "\n" not in (result.error or "")
 
 
+async def test_the_issues_are_read_while_the_error_rates_are(
+    sentry_server: SentryFake, clients: HttpClients
+) -> None:
+    sentry_server.mode, sentry_server.delay = "slow", 0.4  # every answer takes 0.4 s
+    probe = sentry(clients, sentry_server, timeout=Duration(2.0))
+    first = await probe.run()  # the project's id, then the rates; the issues meanwhile
+    second = await probe.run()  # the id is known: the rates and the issues together
+    assert first.status is second.status is Status.OK
+    # One read after another, the runs would take at least 1.2 s and 0.8 s.
+    assert first.duration < 3 * 0.4 and second.duration < 2 * 0.4
+
+
 async def test_unreachable_sentry_is_down(clients: HttpClients) -> None:
     fake = SentryFake(url="http://127.0.0.1:9")
     result = await sentry(clients, fake).run()
